@@ -1,0 +1,59 @@
+// Builds the `orch` command tree. One file or folder per noun; this file only wires them together.
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../version';
+import { NotImplementedError, UserError } from './errors';
+
+/** Command groups in the order `orch --help` lists them, with the line it shows for each. */
+const GROUPS: ReadonlyArray<readonly [name: string, summary: string]> = [
+  ['init', 'Create a new cluster with this node as its first manager'],
+  ['join', 'Join this node to a cluster as a worker or manager'],
+  ['leave', 'Make this node leave the cluster'],
+  ['node', 'Manage the nodes of the cluster'],
+  ['service', 'Manage services'],
+  ['stack', 'Deploy and manage stacks from compose files'],
+  ['secret', 'Manage secrets'],
+  ['config', 'Manage configs'],
+];
+
+export function buildProgram(): Command {
+  const program = new Command('orch')
+    .description('orch: a container orchestrator in the spirit of Docker Swarm mode')
+    .version(VERSION, '-v, --version', 'print the version')
+    .showHelpAfterError('(run with --help for usage)');
+
+  for (const [name, summary] of GROUPS) {
+    program
+      .command(name)
+      .description(summary)
+      .helpOption('-h, --help', `show help for 'orch ${name}'`)
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .action(() => {
+        throw new NotImplementedError(name);
+      });
+  }
+  return program;
+}
+
+/** Runs the CLI and returns the process exit code; user errors print one line, never a stack. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  try {
+    await program.parseAsync(argv as string[]);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are "errors" to commander; they have already been printed.
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version'
+        ? 0
+        : err.exitCode || 2;
+    }
+    if (err instanceof UserError) {
+      process.stderr.write(`orch: ${err.message}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+}
