@@ -1,4 +1,4 @@
-import { type KvInput, type KvOperation, type KvOutput, kvModel } from '../../../raft/sim/kv-model';
+import { type KvOperation, kvModel } from '../../../raft/sim/kv-model';
 import { checkLinearizability, type Model, type Operation } from '../../../raft/sim/linearizability';
 
 const NEVER = Number.POSITIVE_INFINITY;
@@ -216,6 +216,3 @@ describe('linearizability checker (key-value model)', () => {
     ).toBe('violation');
   });
 });
-
-// Type-only use, to keep the model's input/output types exported and checked.
-export type _KvTypes = [KvInput, KvOutput];
