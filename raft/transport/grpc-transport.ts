@@ -1,0 +1,240 @@
+// The Raft transport over gRPC: a server receiving message batches and chunked snapshots from
+// peers, and one Peer (long-lived client stream, bounded queue, reconnection) per remote member.
+// It knows nothing of the core's state: the runtime tells it who the peers are and hands it the
+// messages of each Ready; received messages go to onMessage. TLS is the caller's choice
+// (insecure by default, for loopback tests and the example).
+import * as grpc from '@grpc/grpc-js';
+import pino, { type Logger } from 'pino';
+import type { MessageBatch__Output } from '../../src/api/gen/types/orch/raft/MessageBatch';
+import type { RaftClient, RaftHandlers } from '../../src/api/gen/types/orch/raft/Raft';
+import type { SnapshotAck } from '../../src/api/gen/types/orch/raft/SnapshotAck';
+import type { SnapshotChunk__Output } from '../../src/api/gen/types/orch/raft/SnapshotChunk';
+import type { StreamAck } from '../../src/api/gen/types/orch/raft/StreamAck';
+import { protos } from '../../src/api/grpc';
+import type { Message, NodeId } from '../types';
+import { type BackoffOptions, DEFAULT_BACKOFF } from './backoff';
+import { messageFromWire } from './codec';
+import { TransportListenError } from './errors';
+import { Peer } from './peer';
+import { SnapshotAssembler } from './snapshot-receiver';
+
+export interface GrpcTransportOptions {
+  /** This member's Raft id: messages addressed to anyone else are dropped. */
+  id: NodeId;
+  /** host:port to listen on; port 0 lets the system pick (see `address` after start()). */
+  listen: string;
+  /** Every message received from a peer, in arrival order per peer. */
+  onMessage: (m: Message) => void;
+  /** A peer's messages were dropped (queue full or link down): report it to the core. */
+  onUnreachable?: (id: NodeId) => void;
+  /** The outcome of a snapshot sent to a peer: report it to the core. */
+  onSnapshotStatus?: (id: NodeId, status: 'finish' | 'failure') => void;
+  serverCredentials?: grpc.ServerCredentials;
+  channelCredentials?: grpc.ChannelCredentials;
+  logger?: Logger;
+  maxQueuedMessagesPerPeer?: number;
+  maxBatchBytes?: number;
+  snapshotChunkBytes?: number;
+  maxSnapshotBytes?: number;
+  backoff?: BackoffOptions;
+}
+
+const MAX_WIRE_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.max_send_message_length': MAX_WIRE_MESSAGE_BYTES,
+  'grpc.max_receive_message_length': MAX_WIRE_MESSAGE_BYTES,
+  // A stopped or vanished peer is noticed by keepalive, not only by a full queue.
+  'grpc.keepalive_time_ms': 5000,
+  'grpc.keepalive_timeout_ms': 3000,
+  'grpc.keepalive_permit_without_calls': 1,
+  // Reconnection is paced by the peer's own back-off; keep grpc's short.
+  'grpc.initial_reconnect_backoff_ms': 50,
+  'grpc.max_reconnect_backoff_ms': 1000,
+};
+
+const SERVER_OPTIONS: grpc.ChannelOptions = {
+  'grpc.max_receive_message_length': MAX_WIRE_MESSAGE_BYTES,
+  'grpc.max_send_message_length': MAX_WIRE_MESSAGE_BYTES,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.http2.min_ping_interval_without_data_ms': 1000,
+};
+
+export class GrpcTransport {
+  private readonly server = new grpc.Server(SERVER_OPTIONS);
+  private readonly peers = new Map<NodeId, Peer>();
+  private readonly logger: Logger;
+  private boundAddress: string | undefined;
+  private closed = false;
+
+  constructor(private readonly options: GrpcTransportOptions) {
+    this.logger = (options.logger ?? pino({ level: 'silent' })).child({
+      module: 'raft-transport',
+      node: options.id,
+    });
+    const handlers: RaftHandlers = {
+      Stream: (call, callback) => this.handleStream(call, callback),
+      SendSnapshot: (call, callback) => this.handleSnapshot(call, callback),
+    };
+    this.server.addService(protos().orch.raft.Raft.service, handlers);
+  }
+
+  /** Binds the listening address. Resolves with the bound host:port. */
+  async start(): Promise<string> {
+    const credentials = this.options.serverCredentials ?? grpc.ServerCredentials.createInsecure();
+    const port = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(this.options.listen, credentials, (err, boundPort) => {
+        if (err) reject(new TransportListenError(this.options.listen, { cause: err }));
+        else resolve(boundPort);
+      });
+    });
+    const host = this.options.listen.slice(0, this.options.listen.lastIndexOf(':'));
+    this.boundAddress = `${host}:${port}`;
+    this.logger.info({ address: this.boundAddress }, 'raft transport listening');
+    return this.boundAddress;
+  }
+
+  /** The bound host:port (after start()). */
+  get address(): string | undefined {
+    return this.boundAddress;
+  }
+
+  /** Adds a peer, or moves it to a new address. Idempotent. */
+  addPeer(id: NodeId, address: string): void {
+    if (this.closed || id === this.options.id) return;
+    const existing = this.peers.get(id);
+    if (existing?.address === address) return;
+    existing?.close();
+    const credentials = this.options.channelCredentials ?? grpc.credentials.createInsecure();
+    const RaftService = protos().orch.raft.Raft;
+    this.peers.set(
+      id,
+      new Peer({
+        id,
+        address,
+        createClient: (addr) => new RaftService(addr, credentials, CHANNEL_OPTIONS) as RaftClient,
+        logger: this.logger,
+        maxQueuedMessages: this.options.maxQueuedMessagesPerPeer ?? 4096,
+        maxBatchBytes: this.options.maxBatchBytes ?? 4 * 1024 * 1024,
+        snapshotChunkBytes: this.options.snapshotChunkBytes ?? 1024 * 1024,
+        backoff: this.options.backoff ?? DEFAULT_BACKOFF,
+        onUnreachable: (peer) => this.options.onUnreachable?.(peer),
+        onSnapshotStatus: (peer, status) => this.options.onSnapshotStatus?.(peer, status),
+      }),
+    );
+    this.logger.info({ peer: id, address }, 'raft peer added');
+  }
+
+  removePeer(id: NodeId): void {
+    const peer = this.peers.get(id);
+    if (peer === undefined) return;
+    peer.close();
+    this.peers.delete(id);
+    this.logger.info({ peer: id }, 'raft peer removed');
+  }
+
+  hasPeer(id: NodeId): boolean {
+    return this.peers.has(id);
+  }
+
+  peerAddress(id: NodeId): string | undefined {
+    return this.peers.get(id)?.address;
+  }
+
+  /** Per-peer counters (sent, batches, dropped, reconnects). */
+  peerStats(id: NodeId): Peer['stats'] | undefined {
+    return this.peers.get(id)?.stats;
+  }
+
+  /** Hands messages to their peers' queues. Never blocks; unknown recipients are reported unreachable. */
+  send(messages: readonly Message[]): void {
+    if (this.closed) return;
+    for (const m of messages) {
+      const peer = this.peers.get(m.to);
+      if (peer === undefined) {
+        this.logger.debug({ peer: m.to, type: m.type }, 'no address for raft peer; message dropped');
+        if (m.snapshot !== undefined) this.options.onSnapshotStatus?.(m.to, 'failure');
+        else this.options.onUnreachable?.(m.to);
+        continue;
+      }
+      peer.send(m);
+    }
+  }
+
+  /** Stops every peer stream and the server; in-flight calls are cancelled. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const peer of this.peers.values()) peer.close();
+    this.peers.clear();
+    await new Promise<void>((resolve) => {
+      this.server.tryShutdown(() => resolve());
+      // Peers' streams never end on their own: do not wait for them.
+      setImmediate(() => this.server.forceShutdown());
+    });
+  }
+
+  private handleStream(
+    call: grpc.ServerReadableStream<MessageBatch__Output, StreamAck>,
+    callback: grpc.sendUnaryData<StreamAck>,
+  ): void {
+    call.sendMetadata(new grpc.Metadata());
+    call.on('data', (batch: MessageBatch__Output) => {
+      if (this.closed) return;
+      for (const wire of batch.messages) {
+        let m: Message;
+        try {
+          m = messageFromWire(wire);
+        } catch (err) {
+          this.logger.warn(
+            { err: (err as Error).message, from: wire.from },
+            'undecodable raft message dropped',
+          );
+          continue;
+        }
+        if (m.to !== this.options.id) {
+          this.logger.warn({ from: m.from, to: m.to }, 'raft message for another member dropped');
+          continue;
+        }
+        this.options.onMessage(m);
+      }
+    });
+    call.on('end', () => callback(null, {}));
+    call.on('error', () => {
+      // The peer went away; it reconnects with a new stream.
+    });
+  }
+
+  private handleSnapshot(
+    call: grpc.ServerReadableStream<SnapshotChunk__Output, SnapshotAck>,
+    callback: grpc.sendUnaryData<SnapshotAck>,
+  ): void {
+    const assembler = new SnapshotAssembler(this.options.maxSnapshotBytes ?? 1024 * 1024 * 1024);
+    let done = false;
+    call.on('data', (chunk: SnapshotChunk__Output) => {
+      if (done) return;
+      try {
+        const m = assembler.add(chunk);
+        if (m === undefined) return;
+        done = true;
+        if (m.to !== this.options.id || this.closed) {
+          callback(null, { accepted: false });
+          return;
+        }
+        this.logger.info({ from: m.from, index: m.snapshot?.meta.index }, 'snapshot received');
+        this.options.onMessage(m);
+        callback(null, { accepted: true });
+      } catch (err) {
+        done = true;
+        callback({ code: grpc.status.INVALID_ARGUMENT, details: (err as Error).message });
+      }
+    });
+    call.on('end', () => {
+      if (!done) callback({ code: grpc.status.INVALID_ARGUMENT, details: 'snapshot stream ended early' });
+      done = true;
+    });
+    call.on('error', () => {
+      done = true;
+    });
+  }
+}
