@@ -1,53 +1,330 @@
-import { ContainerNotFoundError, DockerEngine, ImageNotFoundError } from '../../src/agent/executor/docker';
-import { LABEL_NODE_ID, LABEL_SERVICE_ID, LABEL_TASK_ID } from '../../src/agent/executor/docker-labels';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DockerEngine } from '../../src/agent/executor/docker';
+import { DockerExecutor } from '../../src/agent/executor/docker-executor';
+import {
+  LABEL_NODE_ID,
+  LABEL_SERVICE_ID,
+  LABEL_SERVICE_NAME,
+  LABEL_TASK_ID,
+  LABEL_TASK_SLOT,
+} from '../../src/agent/executor/docker-labels';
+import type { LogEntry, TaskController } from '../../src/agent/executor/executor';
+import {
+  defaultTaskRunSpec,
+  type ExecutorTask,
+  initialTaskStatus,
+  type TaskRunSpec,
+  type TaskStatusLike,
+} from '../../src/agent/executor/task-spec';
+import type { TaskState } from '../../src/agent/executor/task-state';
+import { runTaskStep, type TaskStepResult } from '../../src/agent/executor/task-step';
+import type { TaskStatus__Output } from '../../src/api/gen/types/orch/objects/TaskStatus';
 import { describeDocker, TEST_IMAGE, uniqueId } from '../support/docker';
 
 describeDocker('docker executor against the real engine', () => {
   const engine = new DockerEngine();
   const nodeId = uniqueId('e2e-node');
-  const task = { nodeId, serviceId: 'svc-e2e', taskId: uniqueId('task') };
+  const executor = new DockerExecutor({ nodeId, engine, hostname: 'e2e-host' });
+  const tempDirs: string[] = [];
+  let slot = 0;
 
-  afterAll(async () => {
+  function makeTask(spec: Partial<TaskRunSpec>): ExecutorTask {
+    return {
+      id: uniqueId('task'),
+      serviceId: 'svc-e2e',
+      serviceName: 'e2e',
+      slot: ++slot,
+      nodeId,
+      desiredState: 'TASK_STATE_RUNNING',
+      status: initialTaskStatus(),
+      // Tests never reach for a registry.
+      spec: defaultTaskRunSpec(TEST_IMAGE, { pullPolicy: 'never', stopGracePeriodMs: 5000, ...spec }),
+    };
+  }
+
+  /** Steps `task` until it reaches `until` (or stops advancing); returns every state it went through. */
+  async function stepUntil(task: ExecutorTask, controller: TaskController, until: TaskState) {
+    const states: TaskState[] = [];
+    let last: TaskStepResult<TaskStatusLike> | undefined;
+    while (task.status.state !== until) {
+      last = await runTaskStep(task, controller);
+      if (last.outcome !== 'advanced') break;
+      task.status = last.status;
+      states.push(last.status.state);
+    }
+    return { states, last };
+  }
+
+  async function collect(iterable: AsyncIterable<LogEntry>): Promise<LogEntry[]> {
+    const entries: LogEntry[] = [];
+    for await (const entry of iterable) entries.push(entry);
+    return entries;
+  }
+
+  afterEach(async () => {
     for (const id of await engine.listNodeContainers(nodeId)) await engine.remove(id, { force: true });
   });
 
-  it('creates, starts, inspects, stops and removes a labelled container', async () => {
-    const id = await engine.create({
-      image: TEST_IMAGE,
-      cmd: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done'],
-      env: ['GREETING=hello'],
-      task,
+  afterAll(async () => {
+    for (const id of await engine.listNodeContainers(nodeId)) await engine.remove(id, { force: true });
+    const { Volumes } = await engine.docker.listVolumes({
+      filters: { label: [`${LABEL_NODE_ID}=${nodeId}`] },
     });
-    let state = await engine.inspect(id);
-    expect(state.running).toBe(false);
-    expect(state.status).toBe('created');
-    expect(state.labels).toMatchObject({
+    for (const volume of Volumes ?? []) await engine.docker.getVolume(volume.Name).remove();
+    for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('describes the node from the engine', async () => {
+    const description = await executor.describe();
+    expect(description.hostname).toBe('e2e-host');
+    expect(description.os).toBe('linux');
+    expect(description.nanoCpus).toBeGreaterThanOrEqual(1e9);
+    expect(description.memoryBytes).toBeGreaterThan(0);
+    expect(description.engineVersion).toMatch(/^\d+\./);
+  });
+
+  it('runs a task one state per step to complete, in a labelled container named like Swarm', async () => {
+    const task = makeTask({ args: ['sh', '-c', 'echo done'], labels: { team: 'e2e' } });
+    const { states } = await stepUntil(task, executor.controller(task), 'TASK_STATE_COMPLETE');
+    expect(states).toEqual([
+      'TASK_STATE_ACCEPTED',
+      'TASK_STATE_PREPARING',
+      'TASK_STATE_STARTING',
+      'TASK_STATE_RUNNING',
+      'TASK_STATE_COMPLETE',
+    ]);
+    expect(task.status).toMatchObject({ message: 'finished', exitCode: 0, err: '' });
+    const info = await engine.inspect(task.status.containerId);
+    expect(info.Name).toBe(`/e2e.${task.slot}.${task.id}`);
+    expect(info.Config.Labels).toMatchObject({
+      team: 'e2e',
       [LABEL_NODE_ID]: nodeId,
       [LABEL_SERVICE_ID]: 'svc-e2e',
-      [LABEL_TASK_ID]: task.taskId,
+      [LABEL_SERVICE_NAME]: 'e2e',
+      [LABEL_TASK_ID]: task.id,
+      [LABEL_TASK_SLOT]: String(task.slot),
     });
-    expect(await engine.listByLabels({ [LABEL_TASK_ID]: task.taskId })).toEqual([id]);
+    expect(info.HostConfig.RestartPolicy?.Name).toBe('no');
+    // The step after a terminal state changes nothing.
+    expect((await runTaskStep(task, executor.controller(task))).outcome).toBe('dead');
+  });
 
-    await engine.start(id);
-    state = await engine.inspect(id);
-    expect(state.running).toBe(true);
-    expect(state.startedAt).toBeInstanceOf(Date);
+  it('fails a task that exits non-zero, with its exit code in the status', async () => {
+    const task = makeTask({ args: ['sh', '-c', 'exit 3'] });
+    const { states, last } = await stepUntil(task, executor.controller(task), 'TASK_STATE_FAILED');
+    expect(states.at(-1)).toBe('TASK_STATE_FAILED');
+    expect(task.status).toMatchObject({
+      message: 'task: non-zero exit (3)',
+      err: 'task: non-zero exit (3)',
+      exitCode: 3,
+    });
+    expect(last?.error?.name).toBe('TaskExitError');
+  });
 
-    await engine.stop(id, 5000);
-    state = await engine.inspect(id);
-    expect(state.running).toBe(false);
-    expect(state.status).toBe('exited');
-    expect(state.exitCode).toBe(0); // the trap ran: SIGTERM was delivered, not SIGKILL
+  it('fails a task whose container cannot start', async () => {
+    const task = makeTask({ command: ['/no/such/binary'] });
+    await stepUntil(task, executor.controller(task), 'TASK_STATE_FAILED');
+    expect(task.status.state).toBe('TASK_STATE_FAILED');
+    expect(task.status.err).toMatch(/^starting container failed: .*no such file/i);
+  });
 
-    await engine.stop(id, 1000); // stopping a stopped container is not an error
-    await engine.remove(id);
-    await expect(engine.inspect(id)).rejects.toBeInstanceOf(ContainerNotFoundError);
+  it('rejects a task whose image is missing under pull policy never, without touching a registry', async () => {
+    const task = makeTask({ image: 'orch/nope:1' });
+    const { states } = await stepUntil(task, executor.controller(task), 'TASK_STATE_REJECTED');
+    expect(states).toEqual(['TASK_STATE_ACCEPTED', 'TASK_STATE_PREPARING', 'TASK_STATE_REJECTED']);
+    expect(task.status.err).toBe('image not found: orch/nope:1');
+    expect(task.status.message).toBe('image not found: orch/nope:1');
     expect(await engine.listNodeContainers(nodeId)).toEqual([]);
   });
 
-  it('refuses an image that is not present locally instead of pulling it', async () => {
-    await expect(engine.create({ image: 'orch/not-built-here:never', task })).rejects.toThrow(
-      new ImageNotFoundError('orch/not-built-here:never'),
+  it('shuts down with the stop signal, and kills what ignores it after the grace period', async () => {
+    const graceful = makeTask({
+      args: ['sh', '-c', 'trap "exit 0" USR1; while true; do sleep 0.1; done'],
+      stopSignal: 'SIGUSR1',
+    });
+    const stubborn = makeTask({
+      args: ['sh', '-c', 'trap "" TERM; while true; do sleep 0.1; done'],
+      stopGracePeriodMs: 1000,
+    });
+    await Promise.all(
+      [graceful, stubborn].map(async (task) => {
+        const controller = executor.controller(task);
+        await stepUntil(task, controller, 'TASK_STATE_RUNNING');
+        task.desiredState = 'TASK_STATE_SHUTDOWN';
+        const result = await runTaskStep(task, controller);
+        expect(result.status).toMatchObject({ state: 'TASK_STATE_SHUTDOWN', message: 'shutdown' });
+      }),
     );
+    const [gracefulInfo, stubbornInfo] = await Promise.all(
+      [graceful, stubborn].map((t) => engine.inspect(t.status.containerId)),
+    );
+    const config = (info: typeof gracefulInfo) =>
+      info.Config as { StopSignal?: string; StopTimeout?: number };
+    expect(config(gracefulInfo).StopSignal).toBe('SIGUSR1');
+    expect(gracefulInfo.State.ExitCode).toBe(0); // the trap ran
+    expect(config(stubbornInfo).StopTimeout).toBe(1);
+    expect(stubbornInfo.State.ExitCode).toBe(137); // SIGKILL after the grace period
+  });
+
+  it('mounts a bind directory, a tmpfs and a labelled named volume', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orch-e2e-bind-'));
+    tempDirs.push(dir);
+    writeFileSync(join(dir, 'in.txt'), 'from the host\n');
+    const volume = uniqueId('orch-e2e-vol');
+    const task = makeTask({
+      args: ['sh', '-c', 'cat /data/in.txt; grep " /scratch " /proc/mounts; echo kept > /vol/f; cat /vol/f'],
+      mounts: [
+        { type: 'bind', source: dir, target: '/data', readOnly: true },
+        { type: 'tmpfs', target: '/scratch', tmpfsSizeBytes: 1024 * 1024 },
+        { type: 'volume', source: volume, target: '/vol', volumeLabels: { purpose: 'e2e' } },
+      ],
+    });
+    const controller = executor.controller(task);
+    await stepUntil(task, controller, 'TASK_STATE_COMPLETE');
+    expect(task.status.state).toBe('TASK_STATE_COMPLETE');
+    const lines = (await collect(controller.logs())).map((e) => e.line);
+    expect(lines[0]).toBe('from the host');
+    expect(lines[1]).toMatch(/^tmpfs \/scratch tmpfs .*size=1024k/);
+    expect(lines[2]).toBe('kept');
+    const inspected = await engine.docker.getVolume(volume).inspect();
+    expect(inspected.Labels).toMatchObject({
+      purpose: 'e2e',
+      [LABEL_NODE_ID]: nodeId,
+      [LABEL_TASK_ID]: task.id,
+    });
+  });
+
+  it('runs with the env, workdir, user and hostname of the spec', async () => {
+    const task = makeTask({
+      args: ['sh', '-c', 'echo "$GREETING"; pwd; id -u; hostname'],
+      env: ['GREETING=hello from orch'],
+      workdir: '/tmp',
+      user: '65534',
+      hostname: 'web-1',
+    });
+    const controller = executor.controller(task);
+    await stepUntil(task, controller, 'TASK_STATE_COMPLETE');
+    const lines = (await collect(controller.logs())).map((e) => e.line);
+    expect(lines).toEqual(['hello from orch', '/tmp', '65534', 'web-1']);
+  });
+
+  it('creates the container with the memory, pids and cpu limits as Docker limits', async () => {
+    const task = makeTask({
+      args: ['sleep', '60'],
+      limits: { memoryBytes: 64 * 1024 * 1024, pids: 64, nanoCpus: 500_000_000 },
+    });
+    const controller = executor.controller(task);
+    await controller.prepare();
+    const observed = await controller.inspect();
+    expect(observed?.state).toBe('TASK_STATE_STARTING');
+    const info = await engine.inspect(observed!.containerId);
+    expect(info.HostConfig).toMatchObject({ Memory: 64 * 1024 * 1024, PidsLimit: 64, NanoCpus: 500_000_000 });
+  });
+
+  it('reads logs demultiplexed, with tail, timestamps and follow', async () => {
+    const task = makeTask({
+      args: ['sh', '-c', 'echo out1; echo err1 >&2; echo out2; sleep 0.5; echo late; echo err2 >&2'],
+    });
+    const controller = executor.controller(task);
+    await stepUntil(task, controller, 'TASK_STATE_RUNNING');
+
+    // Follow from the start: every line until the container exits. The engine keeps the order
+    // within a stream; between stdout and stderr it does not promise one.
+    const followed = await collect(controller.logs({ follow: true, timestamps: true }));
+    const lines = (entries: LogEntry[], stream: string) =>
+      entries.filter((e) => e.stream === stream).map((e) => e.line);
+    expect(lines(followed, 'stdout')).toEqual(['out1', 'out2', 'late']);
+    expect(lines(followed, 'stderr')).toEqual(['err1', 'err2']);
+    for (const entry of followed) expect(entry.time).toBeInstanceOf(Date);
+
+    const tail = await collect(controller.logs({ tail: 2 }));
+    expect(tail).toHaveLength(2);
+    expect(tail).toEqual(
+      expect.arrayContaining([
+        { stream: 'stdout', line: 'late' },
+        { stream: 'stderr', line: 'err2' },
+      ]),
+    );
+    const late = followed.find((e) => e.line === 'late')!;
+    const since = await collect(controller.logs({ since: late.time }));
+    expect(since.map((e) => e.line).sort()).toEqual(['err2', 'late']);
+  });
+
+  it('stops following logs when the signal aborts', async () => {
+    const task = makeTask({ args: ['sh', '-c', 'echo first; sleep 60'] });
+    const controller = executor.controller(task);
+    await stepUntil(task, controller, 'TASK_STATE_RUNNING');
+    const abort = new AbortController();
+    const seen: string[] = [];
+    await expect(
+      (async () => {
+        for await (const entry of controller.logs({ follow: true, signal: abort.signal })) {
+          seen.push(entry.line);
+          abort.abort(new Error('enough'));
+        }
+      })(),
+    ).rejects.toThrow('enough');
+    expect(seen).toEqual(['first']);
+  });
+
+  it('publishes a target port on a dynamic host port of the given address', async () => {
+    const task = makeTask({
+      args: ['httpd', '-f', '-p', '80', '-h', '/www'],
+      ports: [{ targetPort: 80, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: 0 }],
+    });
+    const { last } = await stepUntil(task, executor.controller(task), 'TASK_STATE_RUNNING');
+    expect(last?.ports).toHaveLength(1);
+    const [port] = last!.ports!;
+    expect(port).toMatchObject({ targetPort: 80, protocol: 'tcp', hostIp: '127.0.0.1' });
+    expect(port.hostPort).toBeGreaterThan(0);
+
+    let body = '';
+    for (let attempt = 0; attempt < 50 && !body; attempt++) {
+      try {
+        body = await (await fetch(`http://127.0.0.1:${port.hostPort}/`)).text();
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 100)); // httpd still binding
+      }
+    }
+    expect(body).toContain('orch/busybox');
+  });
+
+  it('lets a restarted agent adopt its running containers instead of duplicating them', async () => {
+    const task = makeTask({ args: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.1; done'] });
+    await stepUntil(task, executor.controller(task), 'TASK_STATE_RUNNING');
+
+    const restarted = new DockerExecutor({ nodeId, engine: new DockerEngine() });
+    const listed = await restarted.listTasks();
+    expect(listed).toEqual([
+      expect.objectContaining({
+        taskId: task.id,
+        serviceId: 'svc-e2e',
+        nodeId,
+        containerId: task.status.containerId,
+        state: 'TASK_STATE_RUNNING',
+        engineState: 'running',
+      }),
+    ]);
+    expect(await new DockerExecutor({ nodeId: uniqueId('other-node'), engine }).listTasks()).toEqual([]);
+
+    // Stepping the adopted task again finds the same container: prepare and start are no-ops.
+    const adopted = restarted.controller(task);
+    await adopted.prepare();
+    await adopted.start();
+    expect(await engine.listNodeContainers(nodeId)).toEqual([task.status.containerId]);
+
+    // A task no longer assigned is stopped and removed.
+    await restarted.removeTask(task.id);
+    expect(await restarted.listTasks()).toEqual([]);
+    expect(await adopted.inspect()).toBeUndefined();
+  });
+
+  it('keeps fields of the caller status it does not know about', async () => {
+    const task = makeTask({ args: ['true'] }) as ExecutorTask<TaskStatus__Output & { extra?: string }>;
+    task.status = { ...task.status, extra: 'kept' };
+    const result = await runTaskStep(task, executor.controller(task));
+    expect(result.status).toMatchObject({ state: 'TASK_STATE_ACCEPTED', extra: 'kept' });
   });
 });
