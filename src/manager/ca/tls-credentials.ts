@@ -1,0 +1,182 @@
+// grpc-js credentials for node-to-node mutual TLS, fed by a certificate provider so a renewed
+// certificate is served and presented from the next handshake on, without restarting anything.
+//  - Servers present node certificate + root CA, request a client certificate and verify it
+//    against the cluster root only. A manager's listener also lets a peer without a certificate
+//    finish the handshake (it is joining); such a peer is anonymous and authorization.ts lets it
+//    reach only GetRootCACertificate and IssueNodeCertificate.
+//  - Clients trust only the cluster root and check the server as "a node of our cluster with the
+//    expected role", never by host name: nodes are dialled by IP.
+import type { PeerCertificate } from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
+import type { Authorizer } from './authorization';
+import { type NodeIdentity, type NodeRole, roleToOrganizationalUnit } from './node-identity';
+import { identityFromPeerCertificate } from './peer-identity';
+
+/** Everything a node needs for mutual TLS. Its files are ca.crt, node.crt and node.key. */
+export interface NodeTLSMaterial extends NodeIdentity {
+  rootCACertificatePem: string;
+  certificatePem: string;
+  /** PKCS#8 PEM. */
+  keyPem: string;
+}
+
+type CertificateProvider = grpc.experimental.CertificateProvider;
+type CaListener = grpc.experimental.CaCertificateUpdateListener;
+type IdentityListener = grpc.experimental.IdentityCertificateUpdateListener;
+
+/**
+ * Holds a node's current TLS material and pushes every update to the grpc-js credentials built
+ * on it (servers swap their secure context; channels use it for their next connection).
+ */
+export class NodeCertificateProvider implements CertificateProvider {
+  private material: NodeTLSMaterial;
+  private readonly caListeners = new Set<CaListener>();
+  private readonly identityListeners = new Set<IdentityListener>();
+
+  constructor(material: NodeTLSMaterial) {
+    this.material = material;
+  }
+
+  get current(): NodeTLSMaterial {
+    return this.material;
+  }
+
+  /** Installs renewed material (same cluster); every listener sees it at once. */
+  update(material: NodeTLSMaterial): void {
+    this.material = material;
+    for (const listener of this.caListeners) listener(this.caUpdate());
+    for (const listener of this.identityListeners) listener(this.identityUpdate());
+  }
+
+  private caUpdate(): grpc.experimental.CaCertificateUpdate {
+    return { caCertificate: Buffer.from(this.material.rootCACertificatePem) };
+  }
+
+  private identityUpdate(): grpc.experimental.IdentityCertificateUpdate {
+    // The chain: our certificate, then the root, so a peer sees the whole path.
+    const chain = `${this.material.certificatePem.trim()}\n${this.material.rootCACertificatePem.trim()}\n`;
+    return { certificate: Buffer.from(chain), privateKey: Buffer.from(this.material.keyPem) };
+  }
+
+  // grpc-js registers its own watcher only after adding these listeners, so the current material
+  // is delivered on the next microtask, not synchronously (it would be lost).
+  addCaCertificateListener(listener: CaListener): void {
+    this.caListeners.add(listener);
+    queueMicrotask(() => {
+      if (this.caListeners.has(listener)) listener(this.caUpdate());
+    });
+  }
+
+  removeCaCertificateListener(listener: CaListener): void {
+    this.caListeners.delete(listener);
+  }
+
+  addIdentityCertificateListener(listener: IdentityListener): void {
+    this.identityListeners.add(listener);
+    queueMicrotask(() => {
+      if (this.identityListeners.has(listener)) listener(this.identityUpdate());
+    });
+  }
+
+  removeIdentityCertificateListener(listener: IdentityListener): void {
+    this.identityListeners.delete(listener);
+  }
+}
+
+export interface NodeServerCredentialsOptions {
+  certificates: NodeCertificateProvider;
+  /** Enforced on every call through these credentials. */
+  authorizer: Authorizer;
+  /**
+   * Let peers without a client certificate complete the handshake so they can join (a manager's
+   * listener serving the CA). Default true. When false the handshake itself requires a
+   * certificate signed by the cluster root: no certificate, or one from another CA, is refused
+   * before any call.
+   */
+  acceptJoiners?: boolean;
+}
+
+export function createNodeServerCredentials(options: NodeServerCredentialsOptions): grpc.ServerCredentials {
+  const { certificates } = options;
+  const requireClientCertificate = options.acceptJoiners === false;
+  // grpc-js names the parameters (ca, identity) but passes them on as (identity, ca); one
+  // provider serves both, so the order cannot matter.
+  const tls = grpc.experimental.createCertificateProviderServerCredentials(
+    certificates,
+    certificates,
+    requireClientCertificate,
+  );
+  return grpc.experimental.createServerCredentialsWithInterceptors(tls, [options.authorizer.interceptor()]);
+}
+
+/** The TLS server name clients send; certificates carry it as a SAN. Never an IP (RFC 6066). */
+export const MANAGER_SERVER_NAME = roleToOrganizationalUnit('manager');
+
+/** Channel options to use with node channel credentials (server name, not the dialled IP). */
+export const NODE_CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.ssl_target_name_override': MANAGER_SERVER_NAME,
+};
+
+export class ServerIdentityError extends Error {
+  override name = 'ServerIdentityError';
+  code = 'ERR_ORCH_SERVER_IDENTITY';
+}
+
+/** A checkServerIdentity that accepts any node of `clusterId()` with `role`, ignoring host names. */
+export function checkClusterServer(
+  clusterId: () => string | undefined,
+  role: NodeRole | undefined,
+): (hostname: string, certificate: PeerCertificate) => Error | undefined {
+  return (_hostname, certificate) => {
+    const identity = identityFromPeerCertificate(certificate);
+    if (!identity) return new ServerIdentityError('the server certificate carries no orch node identity');
+    const expectedCluster = clusterId();
+    if (expectedCluster !== undefined && identity.clusterId !== expectedCluster) {
+      return new ServerIdentityError(
+        `the server belongs to cluster ${identity.clusterId}, not ${expectedCluster}`,
+      );
+    }
+    if (role && identity.role !== role) {
+      return new ServerIdentityError(`the server is not a ${role} (its certificate says ${identity.role})`);
+    }
+    return undefined;
+  };
+}
+
+export interface NodeChannelCredentialsOptions {
+  /** The role the server must have. Default 'manager': nodes only ever dial managers. */
+  serverRole?: NodeRole | 'any';
+}
+
+/** Client side of node-to-node mTLS: present our certificate, trust only the cluster root. */
+export function createNodeChannelCredentials(
+  certificates: NodeCertificateProvider,
+  options: NodeChannelCredentialsOptions = {},
+): grpc.ChannelCredentials {
+  const role = options.serverRole ?? 'manager';
+  return grpc.experimental.createCertificateProviderChannelCredentials(certificates, certificates, {
+    checkServerIdentity: checkClusterServer(
+      () => certificates.current.clusterId,
+      role === 'any' ? undefined : role,
+    ),
+  });
+}
+
+/**
+ * For the first step of a join only: TLS that accepts any server certificate, used to fetch the
+ * root CA certificate whose digest the joiner then compares with its token. Nothing secret
+ * travels over it.
+ */
+export function createUnverifiedChannelCredentials(): grpc.ChannelCredentials {
+  return grpc.credentials.createSsl(null, null, null, { rejectUnauthorized: false });
+}
+
+/** A joiner's credentials once it has pinned the root CA: trust it alone, present no certificate. */
+export function createPinnedRootChannelCredentials(
+  rootCACertificatePem: string,
+  clusterId: string,
+): grpc.ChannelCredentials {
+  return grpc.credentials.createSsl(Buffer.from(rootCACertificatePem), null, null, {
+    checkServerIdentity: checkClusterServer(() => clusterId, 'manager'),
+  });
+}
