@@ -9,7 +9,7 @@ export interface BackoffOptions {
   jitter: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 50, maxMs: 2000, jitter: 0.2 };
+export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 50, maxMs: 1000, jitter: 0.2 };
 
 export class Backoff {
   private attempt = 0;

@@ -23,6 +23,11 @@ export interface GrpcTransportOptions {
   id: NodeId;
   /** host:port to listen on; port 0 lets the system pick (see `address` after start()). */
   listen: string;
+  /**
+   * The address peers reach this member at (default: the bound address). Sent when a stream opens so
+   * that a member that does not know this one yet (e.g. one that is joining) can answer it.
+   */
+  advertiseAddress?: string;
   /** Every message received from a peer, in arrival order per peer. */
   onMessage: (m: Message) => void;
   /** A peer's messages were dropped (queue full or link down): report it to the core. */
@@ -39,6 +44,8 @@ export interface GrpcTransportOptions {
   backoff?: BackoffOptions;
 }
 
+const FROM_ID_HEADER = 'raft-from-id';
+const FROM_ADDRESS_HEADER = 'raft-from-address';
 const MAX_WIRE_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -63,6 +70,8 @@ const SERVER_OPTIONS: grpc.ChannelOptions = {
 export class GrpcTransport {
   private readonly server = new grpc.Server(SERVER_OPTIONS);
   private readonly peers = new Map<NodeId, Peer>();
+  /** Removed peers: never re-learned from stream metadata until added again explicitly. */
+  private readonly removed = new Set<NodeId>();
   private readonly logger: Logger;
   private boundAddress: string | undefined;
   private closed = false;
@@ -102,6 +111,7 @@ export class GrpcTransport {
   /** Adds a peer, or moves it to a new address. Idempotent. */
   addPeer(id: NodeId, address: string): void {
     if (this.closed || id === this.options.id) return;
+    this.removed.delete(id);
     const existing = this.peers.get(id);
     if (existing?.address === address) return;
     existing?.close();
@@ -113,6 +123,7 @@ export class GrpcTransport {
         id,
         address,
         createClient: (addr) => new RaftService(addr, credentials, CHANNEL_OPTIONS) as RaftClient,
+        streamMetadata: () => this.streamMetadata(),
         logger: this.logger,
         maxQueuedMessages: this.options.maxQueuedMessagesPerPeer ?? 4096,
         maxBatchBytes: this.options.maxBatchBytes ?? 4 * 1024 * 1024,
@@ -126,6 +137,7 @@ export class GrpcTransport {
   }
 
   removePeer(id: NodeId): void {
+    this.removed.add(id);
     const peer = this.peers.get(id);
     if (peer === undefined) return;
     peer.close();
@@ -179,6 +191,7 @@ export class GrpcTransport {
     callback: grpc.sendUnaryData<StreamAck>,
   ): void {
     call.sendMetadata(new grpc.Metadata());
+    this.learnPeer(call.metadata);
     call.on('data', (batch: MessageBatch__Output) => {
       if (this.closed) return;
       for (const wire of batch.messages) {
@@ -203,6 +216,24 @@ export class GrpcTransport {
     call.on('error', () => {
       // The peer went away; it reconnects with a new stream.
     });
+  }
+
+  private streamMetadata(): grpc.Metadata {
+    const metadata = new grpc.Metadata();
+    metadata.set(FROM_ID_HEADER, this.options.id);
+    const address = this.options.advertiseAddress ?? this.boundAddress;
+    if (address) metadata.set(FROM_ADDRESS_HEADER, address);
+    return metadata;
+  }
+
+  /** A stream from a member we have no address for (we are joining, or it just joined): answer it there. */
+  private learnPeer(metadata: grpc.Metadata): void {
+    const id = metadata.get(FROM_ID_HEADER)[0];
+    const address = metadata.get(FROM_ADDRESS_HEADER)[0];
+    if (typeof id !== 'string' || typeof address !== 'string' || id === '' || address === '') return;
+    if (this.peers.has(id) || this.removed.has(id) || id === this.options.id) return;
+    this.logger.info({ peer: id, address }, 'learned raft peer address from its stream');
+    this.addPeer(id, address);
   }
 
   private handleSnapshot(

@@ -15,6 +15,8 @@ export interface PeerOptions {
   id: NodeId;
   address: string;
   createClient: (address: string) => RaftClient;
+  /** Sent when a stream opens, so a peer that does not know this member yet learns how to answer. */
+  streamMetadata: () => grpc.Metadata;
   logger: Logger;
   /** Messages waiting for the stream; more are dropped. */
   maxQueuedMessages: number;
@@ -88,7 +90,7 @@ export class Peer {
 
   private openStream(): void {
     const log = this.options.logger;
-    const call = this.client.stream((err) => {
+    const call = this.client.stream(this.options.streamMetadata(), (err) => {
       if (this.call !== call || this.state === 'closed') return;
       this.call = undefined;
       log.debug({ peer: this.id, err: err?.message }, 'raft stream to peer ended');

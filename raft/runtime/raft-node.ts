@@ -1,0 +1,664 @@
+// RaftNode: a Raft member in a real process. It drives the pure core (RawNode) with a ticker, feeds
+// it what the transport receives, and runs the ready loop: persist to LevelDB, send, apply to the
+// application's state machine, advance. On top it offers what applications need: proposals as
+// futures (group-committed: every proposal made while a batch is being fsynced joins the next one),
+// linearizable reads (ReadIndex), membership changes that carry member addresses, leadership
+// events, and snapshots/compaction of the log. It never interprets the application's data.
+import { EventEmitter } from 'node:events';
+import pino, { type Logger } from 'pino';
+import {
+  decodeConfChange,
+  InvalidConfChangeError,
+  MemoryStorage,
+  ProgressState,
+  ProposalDroppedError,
+  RawNode,
+} from '../index';
+import { LevelStorage } from '../storage';
+import { GrpcTransport } from '../transport';
+import {
+  type ConfChange,
+  ConfChangeType,
+  type ConfState,
+  type Entry,
+  EntryType,
+  type HardState,
+  type Message,
+  NONE,
+  type NodeId,
+  type Ready,
+  Role,
+  type Snapshot,
+} from '../types';
+import { AbortError, MembershipError, NotCaughtUpError, NotLeaderError, RaftStoppedError } from './errors';
+import {
+  decodeMemberContext,
+  decodeSnapshotEnvelope,
+  encodeMemberContext,
+  encodeSnapshotEnvelope,
+  type MemberInfo,
+} from './members';
+import type { AppliedEntry, LeaderChange, RaftNodeOptions, RaftStatus, StateMachine } from './options';
+import { ProposalWaiters } from './proposal-waiters';
+import { ReadBarrier } from './read-barrier';
+import { isEmpty, memoryStorageFrom } from './recover';
+
+interface RaftNodeEvents {
+  'leader-change': [LeaderChange];
+  applied: [number];
+  /** This member was removed from the cluster by a committed conf change. */
+  removed: [];
+  /** The ready loop hit an error it cannot recover from (e.g. the disk failed); the node stopped. */
+  fatal: [Error];
+}
+
+export class RaftNode extends EventEmitter<RaftNodeEvents> {
+  private readonly waiters = new ProposalWaiters();
+  private readonly reads: ReadBarrier;
+  private ticker: NodeJS.Timeout | undefined;
+  private loopDone: Promise<void> = Promise.resolve();
+  private wake: (() => void) | undefined;
+  private wakePending = false;
+  private stopping = false;
+  private stopped = false;
+  private role: Role = Role.Follower;
+  private leader: NodeId = NONE;
+  private persisted: HardState;
+  private appliedIndex: number;
+  private snapshotIndex: number;
+  private confState: ConfState;
+
+  private constructor(
+    private readonly options: RaftNodeOptions,
+    private readonly logger: Logger,
+    private readonly core: RawNode,
+    private readonly memory: MemoryStorage,
+    private readonly disk: LevelStorage,
+    private readonly transport: GrpcTransport,
+    private readonly members: Map<NodeId, MemberInfo>,
+    private readonly stateMachine: StateMachine,
+  ) {
+    super();
+    const initial = memory.initialState();
+    this.persisted = initial.hardState;
+    this.confState = initial.confState;
+    this.snapshotIndex = memory.snapshot().meta.index;
+    this.appliedIndex = this.snapshotIndex;
+    this.reads = new ReadBarrier((context) => {
+      try {
+        this.core.readIndex(context);
+      } catch (err) {
+        throw this.translateDrop(err);
+      }
+      this.notify();
+    }, options.electionTicks ?? 10);
+  }
+
+  /**
+   * Opens the data directory, recovers (or bootstraps / prepares to join), starts the transport,
+   * the ticker and the ready loop.
+   */
+  static async start(options: RaftNodeOptions): Promise<RaftNode> {
+    const logger = (options.logger ?? pino({ level: 'silent' })).child({ module: 'raft', node: options.id });
+    const disk = await LevelStorage.open(options.dataDir, { logger });
+    let transport: GrpcTransport | undefined;
+    try {
+      const persisted = await disk.load();
+      const members = new Map<NodeId, MemberInfo>();
+      for (const [id, address] of Object.entries(options.initialMembers ?? {})) members.set(id, { address });
+      let memory: MemoryStorage;
+      if (!isEmpty(persisted)) {
+        memory = memoryStorageFrom(persisted);
+        const snapshot = memory.snapshot();
+        const { members: snapshotMembers, app } = decodeSnapshotEnvelope(snapshot.data);
+        for (const [id, info] of snapshotMembers ?? []) members.set(id, info);
+        if (snapshot.meta.index > 0) await options.stateMachine.restore(app);
+        logger.info({ snapshot: snapshot.meta.index, last: memory.lastIndex() }, 'raft state recovered');
+      } else if (options.join) {
+        memory = new MemoryStorage();
+        logger.info('starting empty: waiting to be added to a cluster');
+      } else {
+        memory = await bootstrap(options, disk, members);
+        logger.info({ voters: [...members.keys()] }, 'bootstrapped a new raft cluster');
+      }
+
+      let node: RaftNode | undefined;
+      transport = new GrpcTransport({
+        id: options.id,
+        listen: options.listen,
+        advertiseAddress: options.advertiseAddress ?? members.get(options.id)?.address,
+        logger: options.logger,
+        serverCredentials: options.serverCredentials,
+        channelCredentials: options.channelCredentials,
+        onMessage: (m) => node?.receive(m),
+        onUnreachable: (id) => node?.unreachable(id),
+        onSnapshotStatus: (id, status) => node?.snapshotStatus(id, status),
+      });
+      const bound = await transport.start();
+      const self = members.get(options.id);
+      members.set(options.id, { ...self, address: options.advertiseAddress ?? self?.address ?? bound });
+      for (const [id, info] of members) transport.addPeer(id, info.address);
+
+      const core = new RawNode({
+        id: options.id,
+        storage: memory,
+        electionTick: options.electionTicks ?? 10,
+        heartbeatTick: options.heartbeatTicks ?? 1,
+        applied: memory.snapshot().meta.index,
+        maxSizePerMsg: options.maxSizePerMsg ?? 1024 * 1024,
+        maxInflightMsgs: options.maxInflightMsgs ?? 256,
+        checkQuorum: true,
+        preVote: true,
+        random: options.random ?? Math.random,
+        logger,
+      });
+      node = new RaftNode(options, logger, core, memory, disk, transport, members, options.stateMachine);
+      node.run();
+      return node;
+    } catch (err) {
+      await transport?.close();
+      await disk.close();
+      throw err;
+    }
+  }
+
+  /** This member's id. */
+  get id(): NodeId {
+    return this.options.id;
+  }
+
+  /** The address peers reach this member's transport at. */
+  get address(): string {
+    return this.members.get(this.options.id)!.address;
+  }
+
+  get isLeader(): boolean {
+    return this.role === Role.Leader;
+  }
+
+  /** The current leader's id and member info (NONE when unknown). */
+  leaderInfo(): { id: NodeId; info: MemberInfo | undefined } {
+    return { id: this.leader, info: this.leader === NONE ? undefined : this.members.get(this.leader) };
+  }
+
+  /** A copy of the known members and their addresses. */
+  memberList(): Map<NodeId, MemberInfo> {
+    return new Map(this.members);
+  }
+
+  status(): RaftStatus {
+    const core = this.core.status();
+    return {
+      id: this.options.id,
+      term: core.term,
+      leader: this.leader,
+      role: this.role,
+      commitIndex: core.commit,
+      appliedIndex: this.appliedIndex,
+      snapshotIndex: this.snapshotIndex,
+      voters: [...this.confState.voters],
+      learners: [...this.confState.learners],
+    };
+  }
+
+  /**
+   * Proposes `data` for the replicated log. Resolves once it is committed and applied here.
+   * Rejects with NotLeaderError (forward it to the leader), LeadershipLostError (the outcome is
+   * not known here), ProposalDroppedError (e.g. too many pending), RaftStoppedError or AbortError.
+   */
+  async propose(data: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<{ index: number }> {
+    this.assertRunning();
+    if (options.signal?.aborted) throw new AbortError({ cause: options.signal.reason });
+    let appended: { index: number; term: number };
+    try {
+      appended = this.core.propose(data);
+    } catch (err) {
+      throw this.translateDrop(err);
+    }
+    this.notify();
+    await this.waitApplied(appended, options.signal);
+    return { index: appended.index };
+  }
+
+  /**
+   * Linearizable read barrier: resolves once this member has applied everything committed before
+   * the call (confirmed with the leader by ReadIndex). Reads of local state after it are linearizable.
+   */
+  async readBarrier(options: { signal?: AbortSignal } = {}): Promise<{ index: number }> {
+    this.assertRunning();
+    if (this.role !== Role.Leader && this.leader === NONE) throw this.notLeader();
+    const index = await this.reads.read(options);
+    return { index };
+  }
+
+  /** Adds a non-voting member that catches up from the leader. Leader only. */
+  async addLearner(
+    id: NodeId,
+    address: string,
+    options: { meta?: Record<string, string>; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    this.assertLeader();
+    if (this.confState.voters.includes(id) || this.confState.learners.includes(id)) {
+      throw new MembershipError(`member ${id} is already in the cluster`);
+    }
+    const info: MemberInfo = options.meta ? { address, meta: options.meta } : { address };
+    await this.proposeConfChange(
+      { type: ConfChangeType.AddLearner, nodeId: id, context: encodeMemberContext(info) },
+      options.signal,
+    );
+  }
+
+  /** Makes a caught-up learner a voter. Leader only; NotCaughtUpError while it lags. */
+  async promote(id: NodeId, options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.assertLeader();
+    if (this.confState.voters.includes(id)) return;
+    if (!this.confState.learners.includes(id)) throw new MembershipError(`member ${id} is not a learner`);
+    const progress = this.core.status().progress?.[id];
+    const match = progress?.match ?? 0;
+    const last = this.memory.lastIndex();
+    // Replicate state means the learner accepts appends (it has the snapshot); the lag bound keeps
+    // a voter from joining so far behind that it would slow down commits.
+    if (
+      progress?.state !== ProgressState.Replicate ||
+      last - match > (this.options.promoteLagEntries ?? 100)
+    ) {
+      throw new NotCaughtUpError(id, match, last);
+    }
+    const info = this.members.get(id);
+    await this.proposeConfChange(
+      { type: ConfChangeType.AddVoter, nodeId: id, context: info ? encodeMemberContext(info) : undefined },
+      options.signal,
+    );
+  }
+
+  /** Removes a member (voter or learner). Leader only. */
+  async removeMember(id: NodeId, options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.assertLeader();
+    if (!this.confState.voters.includes(id) && !this.confState.learners.includes(id)) {
+      throw new MembershipError(`member ${id} is not in the cluster`);
+    }
+    await this.proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: id }, options.signal);
+  }
+
+  /** Asks the leader to hand leadership to `to` (a caught-up voter). Returns at once. */
+  transferLeadership(to: NodeId): void {
+    this.assertRunning();
+    this.core.transferLeadership(to);
+    this.notify();
+  }
+
+  /** Resolves when a leader is known (or this member leads). */
+  waitForLeader(options: { signal?: AbortSignal } = {}): Promise<NodeId> {
+    if (this.leader !== NONE) return Promise.resolve(this.leader);
+    return new Promise((resolve, reject) => {
+      const onChange = (change: LeaderChange) => {
+        if (change.leader === NONE) return;
+        cleanup();
+        resolve(change.leader);
+      };
+      const onAbort = () => {
+        cleanup();
+        reject(new AbortError({ cause: options.signal?.reason }));
+      };
+      const cleanup = () => {
+        this.off('leader-change', onChange);
+        options.signal?.removeEventListener('abort', onAbort);
+      };
+      if (options.signal?.aborted) return onAbort();
+      this.on('leader-change', onChange);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /**
+   * Stops ticking, finishes the ready batch in progress, fails pending requests with
+   * RaftStoppedError, closes the transport and the database. A leader first tries to hand
+   * leadership to another voter (for at most one election timeout) so the cluster does not wait.
+   */
+  async stop(options: { transferLeadership?: boolean } = {}): Promise<void> {
+    if (this.stopping) return this.loopDone;
+    if (options.transferLeadership !== false) await this.handOffLeadership();
+    this.stopping = true;
+    clearInterval(this.ticker);
+    this.notify();
+    await this.loopDone;
+    await this.shutdown();
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.ticker);
+    const err = new RaftStoppedError();
+    this.waiters.rejectAll(err);
+    this.reads.rejectAll(err);
+    await this.transport.close();
+    await this.disk.close();
+    this.logger.info('raft node stopped');
+  }
+
+  private async handOffLeadership(): Promise<void> {
+    if (this.role !== Role.Leader) return;
+    const target = this.confState.voters
+      .filter((id) => id !== this.options.id)
+      .sort((a, b) => this.matchOf(b) - this.matchOf(a))[0];
+    if (target === undefined) return;
+    try {
+      this.transferLeadership(target);
+    } catch {
+      return;
+    }
+    const timeoutMs = (this.options.tickMs ?? 50) * (this.options.electionTicks ?? 10);
+    await new Promise<void>((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.off('leader-change', onChange);
+        resolve();
+      };
+      const onChange = (change: LeaderChange) => {
+        if (change.leader !== this.options.id) finish();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      timer.unref();
+      this.on('leader-change', onChange);
+    });
+  }
+
+  // ---- driving the core -------------------------------------------------------------------
+
+  private run(): void {
+    const tickMs = this.options.tickMs ?? 50;
+    this.ticker = setInterval(() => {
+      this.core.tick();
+      this.reads.tick();
+      this.notify();
+    }, tickMs);
+    this.ticker.unref();
+    this.loopDone = this.readyLoop().catch(async (err: unknown) => {
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.logger.error({ err: error.message }, 'raft ready loop failed; stopping');
+      this.stopping = true;
+      await this.shutdown().catch(() => undefined);
+      this.emit('fatal', error);
+    });
+  }
+
+  private async readyLoop(): Promise<void> {
+    while (!this.stopping) {
+      if (!this.core.hasReady()) {
+        await this.nextWake();
+        // Let every proposal and message of this turn of the event loop join the same Ready.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        continue;
+      }
+      const rd = this.core.ready();
+      await this.handleReady(rd);
+      this.core.advance();
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    if (rd.softState) this.updateSoftState(rd.softState.leader, rd.softState.role, rd.hardState?.term);
+    for (const rs of rd.readStates) this.reads.answered(rs.context, rs.index, this.appliedIndex);
+
+    // A leader may send its appends while it writes the same entries to its own disk (Raft thesis
+    // §10.2.1): an entry counts as committed only once a quorum acknowledged it, and the leader's
+    // own acknowledgement is only acted on in a later Ready, after this one's write completed. Any
+    // term or vote change must be durable before a message reveals it, hence the condition.
+    const termOrVoteChanged =
+      rd.hardState !== undefined &&
+      (rd.hardState.term !== this.persisted.term || rd.hardState.vote !== this.persisted.vote);
+    const sendFirst = this.role === Role.Leader && !termOrVoteChanged && rd.snapshot === undefined;
+    if (sendFirst) this.send(rd.messages);
+
+    if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
+      await this.disk.save(
+        { hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot },
+        { sync: rd.mustSync },
+      );
+      if (rd.snapshot) this.memory.applySnapshot(rd.snapshot);
+      this.memory.append(rd.entries);
+      if (rd.hardState) {
+        this.memory.setHardState(rd.hardState);
+        this.persisted = rd.hardState;
+      }
+    }
+    if (!sendFirst) this.send(rd.messages);
+
+    if (rd.snapshot) await this.installSnapshot(rd.snapshot);
+    if (rd.committedEntries.length > 0) await this.applyEntries(rd.committedEntries);
+    await this.maybeSnapshot();
+  }
+
+  private send(messages: Message[]): void {
+    if (messages.length > 0) this.transport.send(messages);
+  }
+
+  private updateSoftState(leader: NodeId, role: Role, term: number | undefined): void {
+    if (leader === this.leader && role === this.role) return;
+    this.leader = leader;
+    this.role = role;
+    const change: LeaderChange = {
+      leader,
+      role,
+      term: term ?? this.persisted.term,
+      leaderInfo: leader === NONE ? undefined : this.members.get(leader),
+    };
+    this.logger.info({ leader, role, term: change.term }, 'raft leadership changed');
+    this.emit('leader-change', change);
+  }
+
+  private async installSnapshot(snapshot: Snapshot): Promise<void> {
+    const { members, app } = decodeSnapshotEnvelope(snapshot.data);
+    if (members) this.replaceMembers(members);
+    await this.stateMachine.restore(app);
+    this.confState = {
+      voters: [...snapshot.meta.confState.voters],
+      learners: [...snapshot.meta.confState.learners],
+    };
+    this.appliedIndex = snapshot.meta.index;
+    this.snapshotIndex = snapshot.meta.index;
+    this.waiters.snapshotApplied(snapshot.meta.index);
+    this.reads.applied(this.appliedIndex);
+    this.logger.info({ index: snapshot.meta.index }, 'installed snapshot from leader');
+    this.emit('applied', this.appliedIndex);
+  }
+
+  private async applyEntries(entries: Entry[]): Promise<void> {
+    let batch: AppliedEntry[] = [];
+    for (const e of entries) {
+      if (e.index <= this.appliedIndex) continue;
+      if (e.type === EntryType.ConfChange) {
+        if (batch.length > 0) await this.stateMachine.apply(batch);
+        batch = [];
+        this.applyConfChange(e);
+      } else if (e.data.byteLength > 0) {
+        batch.push({ index: e.index, term: e.term, data: e.data });
+      }
+    }
+    if (batch.length > 0) await this.stateMachine.apply(batch);
+    for (const e of entries) this.waiters.applied(e.index, e.term);
+    this.appliedIndex = Math.max(this.appliedIndex, entries[entries.length - 1]!.index);
+    this.reads.applied(this.appliedIndex);
+    this.emit('applied', this.appliedIndex);
+  }
+
+  private applyConfChange(e: Entry): void {
+    const cc = decodeConfChange(e.data);
+    try {
+      this.confState = this.core.applyConfChange(cc);
+    } catch (err) {
+      if (!(err instanceof InvalidConfChangeError)) throw err;
+      this.logger.warn({ index: e.index, err: err.message }, 'ignoring invalid conf change');
+      return;
+    }
+    const info = decodeMemberContext(cc.context);
+    if (cc.type === ConfChangeType.RemoveNode) {
+      this.members.delete(cc.nodeId);
+      this.transport.removePeer(cc.nodeId);
+      if (cc.nodeId === this.options.id) this.emit('removed');
+    } else if (info) {
+      this.members.set(cc.nodeId, info);
+      this.transport.addPeer(cc.nodeId, info.address);
+    }
+    this.logger.info(
+      { index: e.index, change: ConfChangeType[cc.type], member: cc.nodeId, voters: this.confState.voters },
+      'membership changed',
+    );
+  }
+
+  private replaceMembers(members: Map<NodeId, MemberInfo>): void {
+    for (const id of this.members.keys()) {
+      if (!members.has(id) && id !== this.options.id) this.transport.removePeer(id);
+    }
+    const self = this.members.get(this.options.id);
+    this.members.clear();
+    for (const [id, info] of members) {
+      this.members.set(id, info);
+      this.transport.addPeer(id, info.address);
+    }
+    if (self && !this.members.has(this.options.id)) this.members.set(this.options.id, self);
+  }
+
+  /** Snapshots the state machine and compacts the log every `snapshotEvery` applied entries. */
+  private async maybeSnapshot(): Promise<void> {
+    const every = this.options.snapshotEvery ?? 10_000;
+    if (this.appliedIndex - this.snapshotIndex < every) return;
+    const index = this.appliedIndex;
+    const data = encodeSnapshotEnvelope(this.members, await this.stateMachine.snapshot());
+    const snapshot = this.memory.createSnapshot(index, this.confState, data);
+    const compactIndex = index - (this.options.compactionTailEntries ?? 5_000);
+    const compacts = compactIndex >= this.memory.firstIndex();
+    const compactTerm = compacts ? this.memory.term(compactIndex) : 0;
+    await this.disk.saveSnapshot(snapshot, compacts ? compactIndex : 0, compactTerm);
+    if (compacts) this.memory.compact(compactIndex);
+    this.snapshotIndex = index;
+    this.logger.info({ index, compactedTo: compacts ? compactIndex : undefined }, 'snapshot taken');
+  }
+
+  // ---- inputs from the transport ----------------------------------------------------------
+
+  private receive(m: Message): void {
+    if (this.stopping) return;
+    try {
+      this.core.step(m);
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message, from: m.from, type: m.type }, 'raft message rejected');
+    }
+    this.notify();
+  }
+
+  private unreachable(id: NodeId): void {
+    if (this.stopping) return;
+    this.core.reportUnreachable(id);
+  }
+
+  private snapshotStatus(id: NodeId, status: 'finish' | 'failure'): void {
+    if (this.stopping) return;
+    this.core.reportSnapshot(id, status);
+    this.notify();
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------
+
+  private notify(): void {
+    const wake = this.wake;
+    if (wake) {
+      this.wake = undefined;
+      wake();
+    } else {
+      this.wakePending = true;
+    }
+  }
+
+  private nextWake(): Promise<void> {
+    if (this.wakePending) {
+      this.wakePending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.wake = resolve;
+    });
+  }
+
+  private async proposeConfChange(cc: ConfChange, signal: AbortSignal | undefined): Promise<void> {
+    let appended: { index: number; term: number };
+    try {
+      appended = this.core.proposeConfChange(cc);
+    } catch (err) {
+      throw this.translateDrop(err);
+    }
+    this.notify();
+    await this.waitApplied(appended, signal);
+  }
+
+  private waitApplied(
+    appended: { index: number; term: number },
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const done = this.waiters.wait(appended.index, appended.term);
+    if (signal === undefined) return done;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.waiters.forget(appended.index);
+        reject(new AbortError({ cause: signal.reason }));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      done.then(
+        () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  private matchOf(id: NodeId): number {
+    return this.core.status().progress?.[id]?.match ?? 0;
+  }
+
+  private translateDrop(err: unknown): unknown {
+    if (err instanceof ProposalDroppedError && err.reason === 'not-leader') {
+      return new NotLeaderError(err.leader, this.members.get(err.leader)?.address, { cause: err });
+    }
+    return err;
+  }
+
+  private notLeader(): NotLeaderError {
+    return new NotLeaderError(this.leader, this.members.get(this.leader)?.address);
+  }
+
+  private assertRunning(): void {
+    if (this.stopping || this.stopped) throw new RaftStoppedError();
+  }
+
+  private assertLeader(): void {
+    this.assertRunning();
+    if (this.role !== Role.Leader) throw this.notLeader();
+  }
+}
+
+/** Storage of an initial member of a new cluster: a snapshot at index 1 holding the voters and their addresses. */
+async function bootstrap(
+  options: RaftNodeOptions,
+  disk: LevelStorage,
+  members: Map<NodeId, MemberInfo>,
+): Promise<MemoryStorage> {
+  if (!members.has(options.id))
+    members.set(options.id, { address: options.advertiseAddress ?? options.listen });
+  const voters = [...members.keys()].sort();
+  const snapshot: Snapshot = {
+    meta: { index: 1, term: 1, confState: { voters, learners: [] } },
+    data: encodeSnapshotEnvelope(members, new Uint8Array()),
+  };
+  const hardState: HardState = { term: 1, vote: NONE, commit: 1 };
+  await disk.save({ snapshot, hardState, entries: [] }, { sync: true });
+  const memory = new MemoryStorage();
+  memory.applySnapshot(snapshot);
+  memory.setHardState(hardState);
+  return memory;
+}
