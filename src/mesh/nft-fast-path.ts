@@ -1,0 +1,199 @@
+// The kernel fast path: nf_tables DNAT that load-balances new connections to a published port
+// straight to a backend (`numgen inc mod N map {...}`), so established traffic never crosses
+// userspace. Everything lives in one table per node (`ip orch_mesh_<node>`), replaced atomically
+// in a single `nft -f` transaction on every change and deleted on close. It needs root and the
+// `nft` binary (Debian package `nftables`); it installs nothing and changes no sysctl.
+// What it cannot do (so it stays opt-in, see docs/mesh.md): retry a backend that refuses, pick
+// by least connections, or cut a drained backend's connections at the end of the grace period.
+import { execFile, spawn } from 'node:child_process';
+import { isIPv4 } from 'node:net';
+import type { Logger } from 'pino';
+import { MeshFastPathError } from './mesh-errors';
+import type { MeshService } from './mesh-service';
+import type { MeshProtocol } from './mesh-types';
+
+/** One published port the kernel balances, over healthy IPv4 endpoints in round-robin order. */
+export interface FastPathRoute {
+  protocol: MeshProtocol;
+  address: string;
+  port: number;
+  backends: { address: string; port: number }[];
+}
+
+/** What RoutingMesh needs from a fast path; NftablesFastPath is the implementation. */
+export interface MeshFastPath {
+  /** Makes the kernel balance exactly `routes` (others are left to userspace). */
+  apply(routes: readonly FastPathRoute[]): Promise<void>;
+  /** Removes everything the fast path added. */
+  close(): Promise<void>;
+}
+
+/**
+ * The routes the kernel can serve with every behaviour it has: round-robin services on an IPv4
+ * mesh address with at least one healthy IPv4 backend. A port without a route (no healthy
+ * backend, least-connections, IPv6 or a host name) stays with the userspace listener, which
+ * is always bound; with no backend at all it resets the client, as without a fast path.
+ */
+export function fastPathRoutes(meshAddress: string, services: Iterable<MeshService>): FastPathRoute[] {
+  if (!isIPv4(meshAddress)) return [];
+  const routes: FastPathRoute[] = [];
+  for (const service of services) {
+    if (service.spec.lb !== 'round-robin') continue;
+    const selectable = service.pool.selectable();
+    if (selectable.length === 0) continue;
+    for (const port of service.spec.ports) {
+      const backends = selectable.map((b) => service.endpointFor(b, port));
+      if (!backends.every((b) => isIPv4(b.address))) continue;
+      routes.push({ protocol: port.protocol, address: meshAddress, port: port.publishedPort, backends });
+    }
+  }
+  return routes.sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol));
+}
+
+/** `orch_mesh_<node>`, with the node id reduced to characters nft accepts in a table name. */
+export function nftTableName(nodeId: string): string {
+  const safe = nodeId.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 48);
+  return `orch_mesh_${safe || 'node'}`;
+}
+
+/**
+ * The whole table as one `nft -f` script. Deleting and re-creating the table in the same
+ * transaction swaps the rules atomically; established connections keep their NAT binding
+ * (it lives in conntrack, not in the rules), so they are not disturbed by an update.
+ */
+export function renderNftRuleset(
+  table: string,
+  meshAddress: string,
+  routes: readonly FastPathRoute[],
+): string {
+  const rules = routes.map((r) => {
+    const targets = r.backends.map((b, i) => `${i} : ${b.address} . ${b.port}`).join(', ');
+    return `ip daddr ${r.address} ${r.protocol} dport ${r.port} dnat ip to numgen inc mod ${r.backends.length} map { ${targets} }`;
+  });
+  const lines = [
+    `table ip ${table} {}`,
+    `delete table ip ${table}`,
+    `table ip ${table} {`,
+    // Connections from this host (local clients, tests, the demo).
+    '  chain mesh_output {',
+    '    type nat hook output priority -100; policy accept;',
+    ...rules.map((r) => `    ${r}`),
+    '  }',
+    // Connections arriving from other hosts on the mesh address.
+    '  chain mesh_prerouting {',
+    '    type nat hook prerouting priority -100; policy accept;',
+    ...rules.map((r) => `    ${r}`),
+    '  }',
+  ];
+  if (isIPv4(meshAddress)) {
+    // A connection sent on to a backend on another host must come back through this node.
+    lines.push(
+      '  chain mesh_postrouting {',
+      '    type nat hook postrouting priority 100; policy accept;',
+      `    ct status dnat ct original ip daddr ${meshAddress} oifname != "lo" masquerade`,
+      '  }',
+    );
+  }
+  lines.push('}');
+  return `${lines.join('\n')}\n`;
+}
+
+function runNft(nftPath: string, args: string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(nftPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on('error', (err) =>
+      reject(new MeshFastPathError(`cannot run ${nftPath}: ${err.message}`, { cause: err })),
+    );
+    child.on('close', (code) => {
+      if (code === 0) resolve(stdout);
+      else reject(new MeshFastPathError(`nft ${args.join(' ')} failed (exit ${code}): ${stderr.trim()}`));
+    });
+    child.stdin.end(input ?? '');
+  });
+}
+
+export type NftablesDetection = { available: true; nftPath: string } | { available: false; reason: string };
+
+/** Whether the kernel fast path can work here: root, an `nft` binary, and nf_tables that answers. */
+export async function detectNftables(nftPath = 'nft'): Promise<NftablesDetection> {
+  if (process.platform !== 'linux') return { available: false, reason: 'not Linux' };
+  if (process.getuid?.() !== 0) return { available: false, reason: 'not running as root' };
+  const version = await new Promise<string | undefined>((resolve) => {
+    execFile(nftPath, ['--version'], { timeout: 5_000 }, (err, stdout) => resolve(err ? undefined : stdout));
+  });
+  if (version === undefined) {
+    return { available: false, reason: `'${nftPath}' not found (Debian package nftables)` };
+  }
+  try {
+    await runNft(nftPath, ['list', 'tables']);
+  } catch (err) {
+    return { available: false, reason: `nf_tables does not answer: ${(err as Error).message}` };
+  }
+  return { available: true, nftPath };
+}
+
+export interface NftablesFastPathOptions {
+  /** Names the table (`orch_mesh_<nodeId>`), so several nodes on one host do not clash. */
+  nodeId: string;
+  meshAddress: string;
+  logger: Logger;
+  nftPath?: string;
+}
+
+export class NftablesFastPath implements MeshFastPath {
+  readonly table: string;
+  private readonly nftPath: string;
+  private readonly logger: Logger;
+  private installed = false;
+
+  private constructor(
+    private readonly options: NftablesFastPathOptions,
+    nftPath: string,
+  ) {
+    this.table = nftTableName(options.nodeId);
+    this.nftPath = nftPath;
+    this.logger = options.logger.child({ module: 'mesh-nft', table: this.table });
+  }
+
+  /**
+   * A fast path when nftables works here, else undefined (logged once with the reason):
+   * callers fall back to the userspace proxy alone.
+   */
+  static async create(options: NftablesFastPathOptions): Promise<NftablesFastPath | undefined> {
+    const detected = await detectNftables(options.nftPath);
+    if (!detected.available) {
+      options.logger.warn(
+        { reason: detected.reason },
+        'kernel fast path unavailable; using the userspace proxy',
+      );
+      return undefined;
+    }
+    return new NftablesFastPath(options, detected.nftPath);
+  }
+
+  async apply(routes: readonly FastPathRoute[]): Promise<void> {
+    const script = renderNftRuleset(this.table, this.options.meshAddress, routes);
+    await runNft(this.nftPath, ['-f', '-'], script);
+    this.installed = true;
+    this.logger.debug({ routes: routes.length }, 'kernel fast path updated');
+  }
+
+  /** The table as nft prints it (for diagnostics and tests). */
+  list(): Promise<string> {
+    return runNft(this.nftPath, ['list', 'table', 'ip', this.table]);
+  }
+
+  async close(): Promise<void> {
+    if (!this.installed) return;
+    this.installed = false;
+    await runNft(this.nftPath, ['-f', '-'], `table ip ${this.table} {}\ndelete table ip ${this.table}\n`);
+  }
+}
