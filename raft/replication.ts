@@ -1,0 +1,87 @@
+// What a leader sends its followers: Append messages (batched by maxSizePerMsg, pipelined within the
+// inflights window in replicate state, one at a time in probe state), snapshots when a follower needs
+// entries that were compacted, and heartbeats. Flow control lives in Progress; this module decides what
+// goes into each message.
+import { CompactedError } from './errors';
+import type { Raft } from './raft';
+import { type Entry, MessageType, type NodeId } from './types';
+import { newMessage } from './util';
+
+/**
+ * Sends `to` the entries it is missing, if its Progress allows a message now. With sendIfEmpty, sends an
+ * Append even without new entries (to probe, or to carry a new commit index). Returns whether it sent.
+ */
+export function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): boolean {
+  const pr = r.tracker.progress.get(to);
+  if (!pr || to === r.id || pr.isPaused()) return false;
+  const prevIndex = pr.next - 1;
+  let prevTerm: number;
+  let entries: Entry[];
+  try {
+    prevTerm = r.log.term(prevIndex);
+    entries = r.log.entriesFrom(pr.next, r.cfg.maxSizePerMsg);
+  } catch (err) {
+    if (err instanceof CompactedError) return sendSnapshot(r, to);
+    throw err;
+  }
+  if (entries.length === 0 && !sendIfEmpty) return false;
+  const commit = r.log.committed;
+  r.send(
+    newMessage(MessageType.Append, r.id, to, r.term, {
+      index: prevIndex,
+      logTerm: prevTerm,
+      entries,
+      commit,
+    }),
+  );
+  const last = entries.length > 0 ? entries[entries.length - 1]!.index : prevIndex;
+  pr.sentEntries(last, entries.length);
+  return true;
+}
+
+export function sendAppend(r: Raft, to: NodeId): void {
+  maybeSendAppend(r, to, true);
+}
+
+/** The follower needs compacted entries: send the latest snapshot and wait for it to be installed. */
+function sendSnapshot(r: Raft, to: NodeId): boolean {
+  const pr = r.tracker.progress.get(to)!;
+  if (!pr.recentActive) {
+    // Do not ship a possibly large snapshot to a peer that has not answered lately.
+    r.logger.debug({ node: r.id, to }, 'not sending snapshot to inactive peer');
+    return false;
+  }
+  const snapshot = r.log.snapshot();
+  r.logger.info(
+    { node: r.id, term: r.term, to, snapshotIndex: snapshot.meta.index, match: pr.match },
+    'sending snapshot to lagging follower',
+  );
+  pr.becomeSnapshot(snapshot.meta.index);
+  r.send(newMessage(MessageType.Snapshot, r.id, to, r.term, { snapshot }));
+  return true;
+}
+
+/** Sends every other member what it is missing (only those with new entries). */
+export function bcastAppend(r: Raft): void {
+  for (const id of r.tracker.members()) if (id !== r.id) sendAppend(r, id);
+}
+
+/**
+ * A heartbeat carries commit = min(match, committed): a follower may not yet have entries up to our
+ * commit index, and must never be told to commit what it might not hold.
+ */
+export function sendHeartbeat(r: Raft, to: NodeId, context: Uint8Array | undefined): void {
+  const pr = r.tracker.progress.get(to);
+  if (!pr) return;
+  const commit = Math.min(pr.match, r.log.committed);
+  const m = newMessage(MessageType.Heartbeat, r.id, to, r.term, { commit });
+  if (context !== undefined) m.context = context;
+  r.send(m);
+}
+
+export function bcastHeartbeat(
+  r: Raft,
+  context: Uint8Array | undefined = r.readOnly.lastPendingContext(),
+): void {
+  for (const id of r.tracker.members()) if (id !== r.id) sendHeartbeat(r, id, context);
+}
