@@ -1,5 +1,6 @@
 // The cluster CA over real grpc-js servers on 127.0.0.1: joining with tokens, pinning the CA,
 // mutual TLS between nodes, role-based authorization, revocation and renewal.
+import { X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { protos } from '../../src/api';
 import { silentLogger } from '../../src/common/logger';
@@ -56,6 +57,7 @@ interface Manager {
   ca: CertificateAuthority;
   tokens: { worker: string; manager: string };
   material: NodeTLSMaterial;
+  certificates: NodeCertificateProvider;
   server: grpc.Server;
   /** Calls the Raft stream handler received. */
   raftStreams: string[];
@@ -119,6 +121,7 @@ async function startManager(options: { acceptJoiners?: boolean } = {}): Promise<
     ca,
     tokens: init.joinTokens,
     material: init.firstManager,
+    certificates,
     server,
     raftStreams,
   };
@@ -422,6 +425,60 @@ describe('cluster CA over mutual TLS', () => {
       } finally {
         workerServer.forceShutdown();
       }
+    });
+  });
+
+  describe('server certificates', () => {
+    function capturingCredentials(rootPem: string, serials: string[]): grpc.ChannelCredentials {
+      return grpc.credentials.createSsl(Buffer.from(rootPem), null, null, {
+        checkServerIdentity: (_host, certificate) => {
+          serials.push(certificate.serialNumber.toLowerCase());
+          return undefined;
+        },
+      });
+    }
+
+    function rootFrom(addr: string, credentials: grpc.ChannelCredentials): Promise<string> {
+      const client = track(new (caProtos().CA)(addr, credentials, NODE_CHANNEL_OPTIONS));
+      return new Promise((resolve, reject) =>
+        client.getRootCaCertificate({}, { deadline: Date.now() + 10_000 }, (err, value) =>
+          err ? reject(err) : resolve(value!.certificatePem),
+        ),
+      );
+    }
+
+    it('serves a renewed certificate to new connections without restarting the listener', async () => {
+      const serials: string[] = [];
+      const root = manager.material.rootCACertificatePem;
+      await expect(rootFrom(manager.addr, capturingCredentials(root, serials))).resolves.toBe(root);
+      const renewed = await renewNodeCertificate({
+        managerAddr: manager.addr,
+        certificates: manager.certificates,
+        advertiseAddr: '127.0.0.1:4242',
+      });
+      expect(renewed).toMatchObject({ nodeId: manager.material.nodeId, role: 'manager' });
+      manager.certificates.update(renewed);
+      await rootFrom(manager.addr, capturingCredentials(root, serials));
+      const renewedSerial = new X509Certificate(renewed.certificatePem).serialNumber;
+      expect(serials).toHaveLength(2);
+      expect(serials[0]).not.toBe(serials[1]);
+      expect(serials[1]).toBe(renewedSerial.toLowerCase());
+    });
+
+    it('refuses a manager that was removed from the cluster when dialling it', async () => {
+      const node = await joinCluster({
+        managerAddr: manager.addr,
+        token: manager.tokens.worker,
+        advertiseAddr: '127.0.0.1:5301',
+      });
+      const credentials = createNodeChannelCredentials(new NodeCertificateProvider(node), {
+        revoked: new Set([manager.material.nodeId]),
+      });
+      const err = await rejection(whoAmI(manager.addr, credentials));
+      expect(err.code).toBe(grpc.status.UNAVAILABLE);
+      expect(err.details).toContain(
+        `the server is node ${manager.material.nodeId}, which was removed from the cluster`,
+      );
     });
   });
 

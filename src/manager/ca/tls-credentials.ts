@@ -9,6 +9,7 @@
 import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { Authorizer } from './authorization';
+import type { RevocationList } from './ca-store';
 import { type NodeIdentity, type NodeRole, roleToOrganizationalUnit } from './node-identity';
 import { identityFromPeerCertificate } from './peer-identity';
 
@@ -126,10 +127,16 @@ export class ServerIdentityError extends Error {
 export function checkClusterServer(
   clusterId: () => string | undefined,
   role: NodeRole | undefined,
+  revoked?: RevocationList,
 ): (hostname: string, certificate: PeerCertificate) => Error | undefined {
   return (_hostname, certificate) => {
     const identity = identityFromPeerCertificate(certificate);
     if (!identity) return new ServerIdentityError('the server certificate carries no orch node identity');
+    if (revoked?.has(identity.nodeId)) {
+      return new ServerIdentityError(
+        `the server is node ${identity.nodeId}, which was removed from the cluster`,
+      );
+    }
     const expectedCluster = clusterId();
     if (expectedCluster !== undefined && identity.clusterId !== expectedCluster) {
       return new ServerIdentityError(
@@ -146,6 +153,8 @@ export function checkClusterServer(
 export interface NodeChannelCredentialsOptions {
   /** The role the server must have. Default 'manager': nodes only ever dial managers. */
   serverRole?: NodeRole | 'any';
+  /** Removed nodes: a server presenting one of their certificates is refused in the handshake. */
+  revoked?: RevocationList;
 }
 
 /** Client side of node-to-node mTLS: present our certificate, trust only the cluster root. */
@@ -158,6 +167,7 @@ export function createNodeChannelCredentials(
     checkServerIdentity: checkClusterServer(
       () => certificates.current.clusterId,
       role === 'any' ? undefined : role,
+      options.revoked,
     ),
   });
 }
