@@ -8,19 +8,17 @@
 
 import { nextConfState } from './confchange';
 import { type RaftConfig, type ResolvedRaftConfig, resolveConfig } from './config';
-import { InvalidConfChangeError, LeadershipTransferError, ProposalDroppedError, RaftError } from './errors';
+import { ProposalDroppedError, RaftError } from './errors';
 import { RaftLog } from './log';
 import type { RaftLogger } from './logger';
-import { hasQuorum } from './quorum';
+import { releasePendingReads } from './read-index';
 import { ReadOnly, type ReadRequest } from './read-only';
-import { bcastAppend, bcastHeartbeat, maybeSendAppend, sendAppend } from './replication';
+import { bcastAppend, bcastHeartbeat } from './replication';
 import { handleVoteRequest, stepCandidate, stepFollower } from './step-follower';
 import { stepLeader } from './step-leader';
-import { ProgressState } from './tracker/progress';
 import { ProgressTracker } from './tracker/progress-tracker';
 import {
   type ConfChange,
-  type ConfState,
   type Entry,
   EntryType,
   type HardState,
@@ -31,7 +29,6 @@ import {
   type RaftBug,
   type ReadState,
   Role,
-  type Snapshot,
   type SoftState,
 } from './types';
 import { bytesEqual, newMessage, payloadSize } from './util';
@@ -449,7 +446,7 @@ export class Raft {
 
   /** Leader: commit advanced. Answer reads waiting for the term's first commit, tell followers. */
   onCommitAdvanced(): void {
-    this.releasePendingReadIndexRequests();
+    releasePendingReads(this);
     bcastAppend(this);
   }
 
@@ -489,180 +486,7 @@ export class Raft {
     return { index: entry.index, term: entry.term };
   }
 
-  // --- snapshots --------------------------------------------------------------------------------------
-
-  /** Follower: install a leader's snapshot. Returns false when it brings nothing new. */
-  restore(snap: Snapshot): boolean {
-    if (snap.meta.index <= this.log.committed) return false;
-    if (this.role !== Role.Follower) {
-      // Only a leader of our term sends snapshots, and its messages made us a follower.
-      this.logger.warn(
-        { node: this.id, term: this.term },
-        'non-follower received a snapshot; becoming follower',
-      );
-      this.becomeFollower(this.term + 1, NONE);
-      return false;
-    }
-    if (this.log.matchTerm(snap.meta.index, snap.meta.term)) {
-      // We already hold the snapshot's last entry: just fast-forward commit.
-      this.log.commitTo(snap.meta.index);
-      return false;
-    }
-    this.log.restore(snap);
-    this.tracker.setConfState(snap.meta.confState, this.log.lastIndex() + 1);
-    this.tracker.resetProgress(this.log.lastIndex() + 1);
-    this.isLearner = this.tracker.learners.includes(this.id);
-    this.logger.info(
-      { node: this.id, term: this.term, snapshotIndex: snap.meta.index, snapshotTerm: snap.meta.term },
-      'restored snapshot',
-    );
-    return true;
-  }
-
-  reportSnapshot(id: NodeId, status: 'finish' | 'failure'): void {
-    const pr = this.tracker.progress.get(id);
-    if (this.role !== Role.Leader || !pr || pr.state !== ProgressState.Snapshot) return;
-    if (status === 'failure') pr.pendingSnapshot = 0;
-    // Probe from the snapshot (or from match after a failure), once the next heartbeat shows it alive.
-    pr.becomeProbe();
-    pr.probeSent = true;
-    this.logger.debug({ node: this.id, to: id, status, next: pr.next }, 'snapshot reported');
-  }
-
-  reportUnreachable(id: NodeId): void {
-    const pr = this.tracker.progress.get(id);
-    // Pipelined appends to it were probably lost: fall back to probing.
-    if (this.role === Role.Leader && pr?.state === ProgressState.Replicate) pr.becomeProbe();
-  }
-
-  // --- membership -------------------------------------------------------------------------------------
-
-  /**
-   * A committed conf-change entry is being applied. The change takes effect now, on apply (as in etcd), not
-   * when appended: a configuration never has to be rolled back when a log tail is replaced, and every node
-   * switches at the same log position. Safe because a leader proposes the next change only once the
-   * previous one is applied, and a node with committed but unapplied changes does not campaign.
-   */
-  applyConfChange(cc: ConfChange): ConfState {
-    let next: ConfState;
-    try {
-      next = nextConfState(this.tracker.confState(), cc);
-    } catch (err) {
-      if (!(err instanceof InvalidConfChangeError)) throw err;
-      // Deterministic on every node: the entry is committed, so all of them skip it alike.
-      this.logger.warn({ node: this.id, err: err.message }, 'ignoring invalid conf change');
-      return this.tracker.confState();
-    }
-    return this.switchToConfig(next);
-  }
-
-  private switchToConfig(cs: ConfState): ConfState {
-    this.tracker.setConfState(cs, this.log.lastIndex() + 1);
-    const self = this.tracker.progress.get(this.id);
-    this.isLearner = self?.isLearner ?? false;
-    this.logger.info(
-      { node: this.id, term: this.term, voters: cs.voters, learners: cs.learners },
-      'configuration changed',
-    );
-    if (this.role !== Role.Leader) return this.tracker.confState();
-    if (!self || self.isLearner) {
-      // The change removing (or demoting) us is committed: lead no longer.
-      this.logger.info({ node: this.id, term: this.term }, 'stepping down: removed from the voters');
-      this.becomeFollower(this.term, NONE);
-      return this.tracker.confState();
-    }
-    // A smaller quorum may commit more; new members need their first probe.
-    if (this.maybeCommit()) this.onCommitAdvanced();
-    else for (const id of this.tracker.members()) maybeSendAppend(this, id, false);
-    if (this.leadTransferee !== NONE && !this.tracker.isVoter(this.leadTransferee))
-      this.abortLeaderTransfer();
-    return this.tracker.confState();
-  }
-
-  // --- leadership transfer ----------------------------------------------------------------------------
-
-  transferLeadership(to: NodeId): void {
-    if (this.role !== Role.Leader) {
-      throw new ProposalDroppedError(
-        'not-leader',
-        this.leader,
-        'leadership transfer must be requested on the leader',
-      );
-    }
-    if (to === this.id) return;
-    const pr = this.tracker.progress.get(to);
-    if (!pr) throw new LeadershipTransferError(to, `cannot transfer leadership to ${to}: not a member`);
-    if (pr.isLearner) throw new LeadershipTransferError(to, `cannot transfer leadership to learner ${to}`);
-    if (this.leadTransferee === to) return;
-    this.abortLeaderTransfer();
-    // The transfer must finish within one election timeout (checked in tickHeartbeat).
-    this.electionElapsed = 0;
-    this.leadTransferee = to;
-    this.logger.info({ node: this.id, term: this.term, to, match: pr.match }, 'transferring leadership');
-    if (pr.match === this.log.lastIndex()) this.sendTimeoutNow(to);
-    else sendAppend(this, to);
-  }
-
-  sendTimeoutNow(to: NodeId): void {
-    this.send(newMessage(MessageType.TimeoutNow, this.id, to, this.term));
-  }
-
   abortLeaderTransfer(): void {
     this.leadTransferee = NONE;
-  }
-
-  // --- ReadIndex --------------------------------------------------------------------------------------
-
-  readIndex(context: Uint8Array): void {
-    if (this.role === Role.Leader) {
-      this.serveReadIndex({ from: this.id, context });
-    } else if (this.leader === NONE) {
-      throw new ProposalDroppedError('not-leader', NONE, 'read dropped: no known leader');
-    } else {
-      this.send(newMessage(MessageType.ReadIndex, this.id, this.leader, this.term, { context }));
-    }
-  }
-
-  /** Leader: a read request (ours or a follower's). */
-  serveReadIndex(request: ReadRequest): void {
-    if (this.tracker.voters.length === 1 && this.tracker.isVoter(this.id)) {
-      // Nobody can have deposed a single voter: its commit index is always current.
-      this.respondToRead(request, this.log.committed);
-    } else if (this.log.termOrZero(this.log.committed) !== this.term) {
-      // Until an entry of our term commits we may not know the latest commit index (§8).
-      this.pendingReadIndexRequests.push(request);
-    } else {
-      this.readOnly.addRequest(this.log.committed, request);
-      this.readOnly.recvAck(this.id, request.context);
-      bcastHeartbeat(this, request.context);
-    }
-  }
-
-  /** Leader: a heartbeat response echoed a read context; answer every read a quorum has now confirmed. */
-  ackReadIndex(from: NodeId, context: Uint8Array): void {
-    const acks = this.readOnly.recvAck(from, context);
-    if (!acks || !hasQuorum(this.tracker.voters, (id) => acks.has(id))) return;
-    for (const status of this.readOnly.advance(context)) this.respondToRead(status.request, status.index);
-  }
-
-  respondToRead(request: ReadRequest, index: number): void {
-    if (request.from === this.id) {
-      this.readStates.push({ index, context: request.context });
-    } else {
-      this.send(
-        newMessage(MessageType.ReadIndexResponse, this.id, request.from, this.term, {
-          index,
-          context: request.context,
-        }),
-      );
-    }
-  }
-
-  private releasePendingReadIndexRequests(): void {
-    if (this.pendingReadIndexRequests.length === 0) return;
-    if (this.log.termOrZero(this.log.committed) !== this.term) return;
-    const pending = this.pendingReadIndexRequests;
-    this.pendingReadIndexRequests = [];
-    for (const request of pending) this.serveReadIndex(request);
   }
 }

@@ -4,7 +4,11 @@
 
 import { encodeConfChange } from './confchange';
 import type { RaftConfig } from './config';
+import { transferLeadership } from './leader-transfer';
+import { applyConfChange } from './membership';
 import { Raft } from './raft';
+import { readIndex } from './read-index';
+import { reportSnapshot, reportUnreachable } from './replication';
 import type { RaftStatus } from './status';
 import {
   type ConfChange,
@@ -80,7 +84,7 @@ export class RawNode {
    * configuration takes effect now. Returns it, for the application to store with its next snapshot.
    */
   applyConfChange(cc: ConfChange): ConfState {
-    return this.raft.applyConfChange(cc);
+    return applyConfChange(this.raft, cc);
   }
 
   /**
@@ -90,7 +94,7 @@ export class RawNode {
    * use a timeout and retry, typically with a fresh context.
    */
   readIndex(context: Uint8Array): void {
-    this.raft.readIndex(context);
+    readIndex(this.raft, context);
   }
 
   /**
@@ -99,17 +103,17 @@ export class RawNode {
    * timeout. Must be called on the leader (ProposalDroppedError('not-leader') otherwise).
    */
   transferLeadership(to: NodeId): void {
-    this.raft.transferLeadership(to);
+    transferLeadership(this.raft, to);
   }
 
   /** The transport failed to deliver to `id`: the leader stops pipelining to it and probes instead. */
   reportUnreachable(id: NodeId): void {
-    this.raft.reportUnreachable(id);
+    reportUnreachable(this.raft, id);
   }
 
   /** The transport finished (or failed) sending a Snapshot message to `id`. */
   reportSnapshot(id: NodeId, status: 'finish' | 'failure'): void {
-    this.raft.reportSnapshot(id, status);
+    reportSnapshot(this.raft, id, status);
   }
 
   hasReady(): boolean {
@@ -231,6 +235,14 @@ export class RawNode {
   /** The hard state this Ready asks the caller to persist. */
   private hardStateToPersist(): HardState {
     const hs = this.raft.hardState();
+    if (this.raft.hasBug('apply-before-persist')) {
+      // (Part of bug 2 of 2: keep the persisted commit index within the persisted log, so that a node
+      // that lost an applied entry in a crash restarts cleanly instead of failing its storage checks.)
+      const entries = this.entriesToPersist();
+      const persisted =
+        entries.length > 0 ? entries[entries.length - 1]!.index : this.raft.log.persistedLastIndex();
+      hs.commit = Math.min(hs.commit, Math.max(persisted, this.prevHardState.commit));
+    }
     // BUG SWITCH 'vote-not-persisted': leave a new vote out of the hard state handed out with the vote
     // response; it is persisted one Ready later, so a crash in between forgets it.
     const hidden = this.hiddenVote;

@@ -4,7 +4,8 @@
 // goes into each message.
 import { CompactedError } from './errors';
 import type { Raft } from './raft';
-import { type Entry, MessageType, type NodeId } from './types';
+import { ProgressState } from './tracker/progress';
+import { type Entry, MessageType, type NodeId, Role } from './types';
 import { newMessage } from './util';
 
 /**
@@ -84,4 +85,21 @@ export function bcastHeartbeat(
   context: Uint8Array | undefined = r.readOnly.lastPendingContext(),
 ): void {
   for (const id of r.tracker.members()) if (id !== r.id) sendHeartbeat(r, id, context);
+}
+
+/** The transport finished (or failed) sending a snapshot to `id`. */
+export function reportSnapshot(r: Raft, id: NodeId, status: 'finish' | 'failure'): void {
+  const pr = r.tracker.progress.get(id);
+  if (r.role !== Role.Leader || !pr || pr.state !== ProgressState.Snapshot) return;
+  if (status === 'failure') pr.pendingSnapshot = 0;
+  // Probe from the snapshot (or from match after a failure) once the next heartbeat shows it alive.
+  pr.becomeProbe();
+  pr.probeSent = true;
+  r.logger.debug({ node: r.id, to: id, status, next: pr.next }, 'snapshot reported');
+}
+
+/** The transport could not reach `id`: pipelined appends were probably lost, so probe instead. */
+export function reportUnreachable(r: Raft, id: NodeId): void {
+  const pr = r.tracker.progress.get(id);
+  if (r.role === Role.Leader && pr?.state === ProgressState.Replicate) pr.becomeProbe();
 }

@@ -3,7 +3,7 @@
 // snapshots lives here too.
 import type { Raft } from './raft';
 import { bcastAppend } from './replication';
-import { type Message, MessageType, NONE, Role } from './types';
+import { type Message, MessageType, NONE, Role, type Snapshot } from './types';
 import { newMessage } from './util';
 
 export function stepFollower(r: Raft, m: Message): void {
@@ -160,6 +160,26 @@ function handleHeartbeat(r: Raft, m: Message): void {
 
 function handleSnapshot(r: Raft, m: Message): void {
   if (!m.snapshot) return;
-  const index = r.restore(m.snapshot) ? r.log.lastIndex() : r.log.committed;
+  const index = restore(r, m.snapshot) ? r.log.lastIndex() : r.log.committed;
   r.send(newMessage(MessageType.AppendResponse, r.id, m.from, r.term, { index }));
+}
+
+/** Installs a leader's snapshot. Returns false when it brings nothing new. */
+function restore(r: Raft, snap: Snapshot): boolean {
+  if (snap.meta.index <= r.log.committed) return false;
+  if (r.log.matchTerm(snap.meta.index, snap.meta.term)) {
+    // We already hold the snapshot's last entry: just fast-forward commit.
+    r.log.commitTo(snap.meta.index);
+    return false;
+  }
+  r.log.restore(snap);
+  // The configuration comes with the snapshot; the tracker's progress is meaningless on a follower.
+  r.tracker.setConfState(snap.meta.confState, r.log.lastIndex() + 1);
+  r.tracker.resetProgress(r.log.lastIndex() + 1);
+  r.isLearner = r.tracker.learners.includes(r.id);
+  r.logger.info(
+    { node: r.id, term: r.term, snapshotIndex: snap.meta.index, snapshotTerm: snap.meta.term },
+    'restored snapshot',
+  );
+  return true;
 }

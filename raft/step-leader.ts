@@ -1,13 +1,15 @@
 // Message handling on the leader: append and heartbeat responses drive each follower's Progress (and the
 // commit index), read requests go through ReadIndex, everything else is ignored.
+import { maybeFinishTransfer } from './leader-transfer';
 import type { Raft } from './raft';
+import { ackReadIndex, serveReadIndex } from './read-index';
 import { maybeSendAppend, sendAppend } from './replication';
 import { ProgressState } from './tracker/progress';
 import { type Message, MessageType } from './types';
 
 export function stepLeader(r: Raft, m: Message): void {
   if (m.type === MessageType.ReadIndex) {
-    r.serveReadIndex({ from: m.from, context: m.context ?? new Uint8Array() });
+    serveReadIndex(r, { from: m.from, context: m.context ?? new Uint8Array() });
     return;
   }
   const pr = r.tracker.progress.get(m.from);
@@ -31,7 +33,7 @@ export function stepLeader(r: Raft, m: Message): void {
       // more append, which will either succeed or be rejected and put the follower back into probe.
       if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
       if (pr.match < r.log.lastIndex() || pr.state === ProgressState.Probe) sendAppend(r, m.from);
-      if (m.context !== undefined && r.readOnly.size() > 0) r.ackReadIndex(m.from, m.context);
+      if (m.context !== undefined && r.readOnly.size() > 0) ackReadIndex(r, m.from, m.context);
       break;
     default:
       r.logger.debug({ node: r.id, term: r.term, type: m.type, from: m.from }, 'leader ignoring message');
@@ -80,8 +82,5 @@ function handleAppendSuccess(r: Raft, m: Message): void {
   }
   // Pipelining: keep the window full while there are entries to send.
   while (maybeSendAppend(r, m.from, false)) {}
-  if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) {
-    r.logger.info({ node: r.id, to: m.from }, 'transfer target caught up; sending TimeoutNow');
-    r.sendTimeoutNow(m.from);
-  }
+  maybeFinishTransfer(r, m.from);
 }
