@@ -207,10 +207,7 @@ export class MemoryStore {
       return;
     }
     this.applied = index;
-    if (events.length > 0) {
-      for (const event of events) this.publish(event);
-      this.publish({ type: 'commit', index });
-    }
+    if (events.length > 0) this.publish([...events, { type: 'commit', index }]);
     this.settle(entry.proposalId, undefined, index);
   }
 
@@ -261,7 +258,7 @@ export class MemoryStore {
         new ProposalOutcomeUnknownError('the store was restored from a snapshot while proposing'),
       );
     }
-    this.publish({ type: 'restored', index: this.applied });
+    this.publish([{ type: 'restored', index: this.applied }]);
   }
 
   /** Stops everything: pending updates reject with StoreClosedError, watchers end. Idempotent. */
@@ -302,19 +299,20 @@ export class MemoryStore {
     );
     const onAbort = (): void => this.settle(proposalId, abortReason(options.signal!));
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      const { index } = await this.proposer.propose(data, { signal: options.signal });
-      if (this.pending.has(proposalId) && index <= this.applied) {
-        this.settle(
-          proposalId,
-          new ProposalOutcomeUnknownError(
-            `proposal reported committed at index ${index}, but did not apply there`,
-          ),
-        );
-      }
-    } catch (err) {
-      this.settle(proposalId, err instanceof Error ? err : new Error(String(err)));
-    }
+    // Whichever comes first settles the update: the entry applying here, the proposer failing, or the abort.
+    this.proposer.propose(data, { signal: options.signal }).then(
+      ({ index }) => {
+        if (this.pending.has(proposalId) && index <= this.applied) {
+          this.settle(
+            proposalId,
+            new ProposalOutcomeUnknownError(
+              `proposal reported committed at index ${index}, but did not apply there`,
+            ),
+          );
+        }
+      },
+      (err: unknown) => this.settle(proposalId, err instanceof Error ? err : new Error(String(err))),
+    );
     try {
       return await applied;
     } finally {
@@ -330,8 +328,12 @@ export class MemoryStore {
     else proposal.reject(error);
   }
 
-  private publish(event: StoreEvent): void {
-    for (const subscriber of this.subscribers) subscriber.deliver(event);
+  /**
+   * Delivers one entry's events to the subscribers there were when it applied: one that subscribes
+   * from a listener (e.g. with viewAndWatch) already saw this entry in its view.
+   */
+  private publish(events: readonly StoreEvent[]): void {
+    for (const subscriber of [...this.subscribers]) for (const event of events) subscriber.deliver(event);
   }
 
   private assertOpen(): void {

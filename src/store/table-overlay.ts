@@ -17,8 +17,8 @@ export interface PendingChange<T extends StoredObject> {
   readonly object: T | undefined;
   /** update/delete: the committed version the writer read (checked again when the entry applies). */
   readonly expectedVersion: number;
-  /** The encoded StoreAction (write transactions fill it in as the change is made). */
-  encoded?: Uint8Array;
+  /** The encoded StoreAction (write transactions give it with the change; the applier does not need it). */
+  readonly encoded?: Uint8Array;
 }
 
 interface JournalEntry<T extends StoredObject> {
@@ -33,6 +33,8 @@ export class TableOverlay<T extends StoredObject> {
   private readonly names = new Map<string, string>();
   /** ID → nameKey it holds in `names`. */
   private readonly nameOf = new Map<string, string>();
+  /** Sum of the encoded sizes of `changes`. */
+  private bytes = 0;
   /** Undo log while a batch unit runs; undefined outside one. */
   private journal: JournalEntry<T>[] | undefined;
 
@@ -44,6 +46,11 @@ export class TableOverlay<T extends StoredObject> {
 
   get size(): number {
     return this.changes.size;
+  }
+
+  /** Encoded size of every pending change. */
+  get encodedBytes(): number {
+    return this.bytes;
   }
 
   /** The object as this transaction sees it (its own changes over the committed state). */
@@ -61,16 +68,23 @@ export class TableOverlay<T extends StoredObject> {
     return committed !== undefined && !this.changes.has(committed) ? committed : undefined;
   }
 
-  create(object: T): PendingChange<T> {
+  create(object: T, encoded?: Uint8Array): PendingChange<T> {
     const id = object.meta!.id;
     if (this.get(id) !== undefined || this.changes.get(id)?.kind === 'delete') {
       throw new AlreadyExistsError(this.schema.table, id);
     }
     this.checkName(object);
-    return this.set(id, { kind: 'create', table: this.schema.table, id, object, expectedVersion: 0 })!;
+    return this.set(id, {
+      kind: 'create',
+      table: this.schema.table,
+      id,
+      object,
+      expectedVersion: 0,
+      encoded,
+    })!;
   }
 
-  update(object: T): PendingChange<T> {
+  update(object: T, encode?: (kind: ActionKind) => Uint8Array): PendingChange<T> {
     const id = object.meta!.id;
     const current = this.get(id);
     if (current === undefined) throw new NotFoundError(this.schema.table, id);
@@ -82,19 +96,31 @@ export class TableOverlay<T extends StoredObject> {
     const previous = this.changes.get(id);
     const kind = previous?.kind === 'create' ? 'create' : 'update';
     const expectedVersion = kind === 'create' ? 0 : this.base.get(id)!.meta!.version;
-    return this.set(id, { kind, table: this.schema.table, id, object, expectedVersion })!;
+    return this.set(id, {
+      kind,
+      table: this.schema.table,
+      id,
+      object,
+      expectedVersion,
+      encoded: encode?.(kind),
+    })!;
   }
 
   /**
    * Deletes; with `version`, only if the object is still at that version. Returns what was deleted
    * and the resulting change (undefined when the object was created by this same transaction).
    */
-  delete(id: string, version?: number): { deleted: T; change: PendingChange<T> | undefined } {
+  delete(
+    id: string,
+    version?: number,
+    encode?: (expectedVersion: number) => Uint8Array,
+  ): { deleted: T; change: PendingChange<T> | undefined } {
     const current = this.get(id);
     if (current === undefined) throw new NotFoundError(this.schema.table, id);
     if (version !== undefined && version !== current.meta!.version) {
       throw new VersionConflictError(this.schema.table, id, version, current.meta!.version);
     }
+    const expectedVersion = this.base.get(id)?.meta?.version ?? 0;
     const change: PendingChange<T> | undefined =
       this.changes.get(id)?.kind === 'create'
         ? undefined
@@ -103,7 +129,8 @@ export class TableOverlay<T extends StoredObject> {
             table: this.schema.table,
             id,
             object: undefined,
-            expectedVersion: this.base.get(id)!.meta!.version,
+            expectedVersion,
+            encoded: encode?.(expectedVersion),
           };
     this.set(id, change);
     return { deleted: current, change };
@@ -123,6 +150,7 @@ export class TableOverlay<T extends StoredObject> {
 
   clear(): void {
     this.changes.clear();
+    this.bytes = 0;
     this.names.clear();
     this.nameOf.clear();
   }
@@ -138,7 +166,9 @@ export class TableOverlay<T extends StoredObject> {
   }
 
   private set(id: string, change: PendingChange<T> | undefined): PendingChange<T> | undefined {
-    this.journal?.push({ id, previous: this.changes.get(id) });
+    const previous = this.changes.get(id);
+    this.journal?.push({ id, previous });
+    this.bytes += (change?.encoded?.length ?? 0) - (previous?.encoded?.length ?? 0);
     const oldKey = this.nameOf.get(id);
     if (oldKey !== undefined) {
       if (this.names.get(oldKey) === id) this.names.delete(oldKey);

@@ -110,29 +110,21 @@ export class Table<K extends TableName> implements TableWriter<ObjectTypes[K], I
       meta: { id: meta?.id || generateId(), version: 0, createdAtMs: 0, updatedAtMs: 0 },
     };
     const { object, message } = this.normalize(withMeta);
-    const change = overlay.create(object);
-    change.encoded = encodeAction('create', this.table, message);
+    overlay.create(object, encodeAction('create', this.table, message));
     return object;
   }
 
   update(input: InputTypes[K]): ObjectTypes[K] {
     const overlay = this.writable();
     const { object, message } = this.normalize(input);
-    const change = overlay.update(object);
-    change.encoded = encodeAction(change.kind, this.table, message);
+    overlay.update(object, (kind) => encodeAction(kind, this.table, message));
     return object;
   }
 
   delete(id: string, version?: number): ObjectTypes[K] {
-    const { deleted, change } = this.writable().delete(id, version);
-    if (change !== undefined) {
-      change.encoded = encodeAction(
-        'delete',
-        this.table,
-        deleteMessage(this.table, id, change.expectedVersion),
-      );
-    }
-    return deleted;
+    const encode = (expectedVersion: number): Uint8Array =>
+      encodeAction('delete', this.table, deleteMessage(this.table, id, expectedVersion));
+    return this.writable().delete(id, version, encode).deleted;
   }
 
   /** Objects under one key of a secondary index, as this transaction sees them. */

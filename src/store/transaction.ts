@@ -108,7 +108,8 @@ export class StoreTx implements WriteTx {
   /** Total size of the encoded actions. */
   encodedBytes(): number {
     let bytes = 0;
-    for (const change of this.changes()) bytes += change.encoded!.length;
+    if (this.overlays !== undefined)
+      for (const table of TABLE_NAMES) bytes += this.overlays[table].encodedBytes;
     return bytes;
   }
 

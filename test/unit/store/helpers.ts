@@ -23,6 +23,11 @@ export class QueuedProposer implements Proposer {
   private readonly waiting: Array<(index: number) => void> = [];
   private nextIndex = 1;
 
+  /** The index the next committed entry gets (when other entries were committed before). */
+  startAt(index: number): void {
+    this.nextIndex = index;
+  }
+
   propose(data: Uint8Array): Promise<{ index: number }> {
     this.entries.push(data);
     return new Promise((resolve) => this.waiting.push((index) => resolve({ index })));
