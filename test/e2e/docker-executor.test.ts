@@ -321,6 +321,28 @@ describeDocker('docker executor against the real engine', () => {
     expect(await adopted.inspect()).toBeUndefined();
   });
 
+  it('reports a task with a health check running only once it is healthy', async () => {
+    const task = makeTask({
+      args: ['sh', '-c', 'trap "exit 0" TERM; sleep 0.4; touch /tmp/ready; while true; do sleep 0.1; done'],
+      healthcheck: { test: ['CMD-SHELL', 'test -f /tmp/ready'], intervalMs: 100, retries: 3 },
+    });
+    const controller = executor.controller(task);
+    await stepUntil(task, controller, 'TASK_STATE_RUNNING');
+    expect(task.status.state).toBe('TASK_STATE_RUNNING');
+    expect((await controller.inspect())?.health).toBe('healthy');
+  });
+
+  it('fails a task that turns unhealthy before it is running, and stops it', async () => {
+    const task = makeTask({
+      args: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.1; done'],
+      healthcheck: { test: ['CMD', 'false'], intervalMs: 100, retries: 1 },
+    });
+    const controller = executor.controller(task);
+    await stepUntil(task, controller, 'TASK_STATE_FAILED');
+    expect(task.status).toMatchObject({ state: 'TASK_STATE_FAILED', err: 'task: unhealthy container' });
+    expect((await controller.inspect())?.engineState).toBe('exited');
+  });
+
   it('keeps fields of the caller status it does not know about', async () => {
     const task = makeTask({ args: ['true'] }) as ExecutorTask<TaskStatus__Output & { extra?: string }>;
     task.status = { ...task.status, extra: 'kept' };

@@ -93,6 +93,18 @@ export function dockerCreateOptions(task: ExecutorTask): Docker.ContainerCreateO
   if (spec.user) options.User = spec.user;
   if (spec.hostname) options.Hostname = spec.hostname;
   if (spec.stopSignal) options.StopSignal = spec.stopSignal;
+  if (spec.tty) options.Tty = true;
+  if (spec.healthcheck) {
+    const health = spec.healthcheck;
+    const ns = (ms: number | undefined) => (ms === undefined ? undefined : ms * 1_000_000);
+    options.Healthcheck = {
+      Test: health.test,
+      Interval: ns(health.intervalMs),
+      Timeout: ns(health.timeoutMs),
+      Retries: health.retries,
+      StartPeriod: ns(health.startPeriodMs),
+    };
+  }
   if (primaryNetwork) {
     options.NetworkingConfig = {
       EndpointsConfig: { [primaryNetwork]: { Aliases: task.serviceName ? [task.serviceName] : [] } },

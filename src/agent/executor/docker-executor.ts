@@ -9,7 +9,13 @@ import pino, { type Logger } from 'pino';
 import { DockerEngine, engineMessage } from './docker';
 import { dockerCreateOptions } from './docker-container-spec';
 import { observedFromInspect } from './docker-observed';
-import { ContainerNotFoundError, ExecutorError, ImageNotFoundError } from './errors';
+import {
+  ContainerNotFoundError,
+  ExecutorError,
+  FinalExecutorError,
+  ImageNotFoundError,
+  TemporaryExecutorError,
+} from './errors';
 import type {
   Executor,
   ExitStatus,
@@ -160,10 +166,61 @@ export class DockerTaskController implements TaskController {
   async start(options: Waitable = {}): Promise<void> {
     const id = await this.require(options);
     const info = await this.engine.inspect(id, options);
-    // Anything past `created` already ran (or runs): wait() will tell how it ended.
-    if (info.State.Status !== 'created') return;
-    await this.engine.start(id, options);
-    this.logger.debug({ container: id }, 'container started');
+    const test = info.Config.Healthcheck?.Test ?? [];
+    const checked = test.length > 0 && test[0] !== 'NONE';
+    if (info.State.Status === 'created') {
+      if (!checked) {
+        await this.engine.start(id, options);
+        this.logger.debug({ container: id }, 'container started');
+        return;
+      }
+      await this.untilHealthy(id, true, options);
+      return;
+    }
+    // Started before (adopted, or a retried step). Still proving its health: keep waiting for it.
+    if (checked && info.State.Running && info.State.Health?.Status === 'starting') {
+      await this.untilHealthy(id, false, options);
+    }
+    // Anything else already ran (or runs): wait() tells how it ended.
+  }
+
+  /**
+   * As Swarm does, a task with a health check is only running once healthy. The health events are
+   * subscribed to before the container starts (or its state is read again), so none is missed.
+   */
+  private async untilHealthy(id: string, startIt: boolean, options: Waitable): Promise<void> {
+    const events = new AbortController();
+    const onAbort = () => events.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const stream = await this.engine.containerEvents(id, ['health_status', 'die'], {
+        signal: events.signal,
+      });
+      if (startIt) {
+        await this.engine.start(id, options);
+        this.logger.debug({ container: id }, 'container started; waiting until healthy');
+      } else {
+        const state = (await this.engine.inspect(id, options)).State;
+        if (!state.Running) return;
+        if (state.Health?.Status === 'healthy') return;
+        if (state.Health?.Status === 'unhealthy') return this.unhealthy(id, options);
+      }
+      for await (const event of stream) {
+        const status = event.status ?? event.Action ?? '';
+        if (status === 'die') return; // wait() reports how it ended
+        if (status.endsWith(': unhealthy')) return this.unhealthy(id, options);
+        if (status.endsWith(': healthy')) return;
+      }
+      throw new TemporaryExecutorError('engine event stream ended before the task became healthy');
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      events.abort();
+    }
+  }
+
+  private async unhealthy(id: string, options: Waitable): Promise<never> {
+    await this.engine.stop(id, this.task.spec.stopGracePeriodMs, options);
+    throw new FinalExecutorError('task: unhealthy container');
   }
 
   async wait(options: Waitable = {}): Promise<ExitStatus> {

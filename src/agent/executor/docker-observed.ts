@@ -17,11 +17,15 @@ export function parseEngineTime(value: string | undefined): Date | undefined {
 /** The host ports the engine bound, from NetworkSettings.Ports (`{"80/tcp": [{HostIp, HostPort}]}`). */
 export function boundPorts(ports: Docker.PortMap | undefined | null): BoundPort[] {
   const bound: BoundPort[] = [];
+  const seen = new Set<string>();
   for (const [key, bindings] of Object.entries(ports ?? {})) {
     const [target, protocol] = key.split('/');
     for (const binding of (bindings as Array<{ HostIp: string; HostPort: string }> | null) ?? []) {
       const hostPort = Number(binding.HostPort);
-      if (!hostPort) continue;
+      // An empty HostIp binds 0.0.0.0 and :: to the same port: one port for the task.
+      const key = `${target}/${protocol}/${hostPort}`;
+      if (!hostPort || seen.has(key)) continue;
+      seen.add(key);
       bound.push({
         targetPort: Number(target),
         protocol: protocol === 'udp' ? 'udp' : 'tcp',
@@ -71,6 +75,7 @@ export function observedFromInspect(info: Docker.ContainerInspectInfo): Observed
     exitCode: info.State.ExitCode,
     oomKilled: info.State.OOMKilled,
     err: failure(info.State),
+    health: info.State.Health?.Status ?? '',
     ports: boundPorts(info.NetworkSettings?.Ports),
     startedAt: parseEngineTime(info.State.StartedAt),
     finishedAt: parseEngineTime(info.State.FinishedAt),

@@ -254,6 +254,48 @@ export class DockerEngine {
     );
   }
 
+  /**
+   * The engine's event stream for one container, restricted to `events` (e.g. `health_status`,
+   * `die`), as parsed JSON messages. The iterator ends when `signal` aborts or the caller stops.
+   */
+  async containerEvents(
+    id: string,
+    events: string[],
+    options: Waitable = {},
+  ): Promise<AsyncIterable<{ status?: string; Action?: string }>> {
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = (await this.docker.getEvents({
+        filters: { container: [id], event: events },
+        abortSignal: options.signal,
+      } as object)) as NodeJS.ReadableStream;
+    } catch (err) {
+      throw engineError(err, 'following engine events', options.signal);
+    }
+    const signal = options.signal;
+    return {
+      async *[Symbol.asyncIterator]() {
+        let buffered = '';
+        try {
+          for await (const chunk of stream) {
+            buffered += chunk.toString();
+            let newline = buffered.indexOf('\n');
+            while (newline >= 0) {
+              const line = buffered.slice(0, newline).trim();
+              buffered = buffered.slice(newline + 1);
+              if (line) yield JSON.parse(line) as { status?: string; Action?: string };
+              newline = buffered.indexOf('\n');
+            }
+          }
+        } catch (err) {
+          throw engineError(err, 'following engine events', signal);
+        } finally {
+          (stream as NodeJS.ReadableStream & { destroy(): void }).destroy();
+        }
+      },
+    };
+  }
+
   /** IDs of the containers carrying every given label, running or not. */
   async listByLabels(labels: Record<string, string>, options: Waitable = {}): Promise<string[]> {
     try {

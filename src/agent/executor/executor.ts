@@ -43,6 +43,8 @@ export interface ObservedTask {
   oomKilled: boolean;
   /** One line describing a failure (non-zero exit, OOM, engine error); empty otherwise. */
   err: string;
+  /** Health-check status (`starting`, `healthy`, `unhealthy`); empty without a health check. */
+  health: string;
   ports: BoundPort[];
   startedAt?: Date;
   finishedAt?: Date;
@@ -73,7 +75,10 @@ export interface TaskController {
   readonly taskId: string;
   /** Makes the task ready to start: the image (pulled per policy) and a created container. */
   prepare(options?: Waitable): Promise<void>;
-  /** Starts the prepared container; a container that already ran is left as it is. */
+  /**
+   * Starts the prepared container; a container that already ran is left as it is. With a health
+   * check, resolves once the task is healthy (and fails, stopping it, when it turns unhealthy).
+   */
   start(options?: Waitable): Promise<void>;
   /** Resolves when the task's process has ended (at once if it already has). */
   wait(options?: Waitable): Promise<ExitStatus>;

@@ -3,6 +3,9 @@
 // pull policy, published ports, networks), ExecutorTask the task's identity and its desired and
 // observed states. executorTaskFromProto maps a stored Task onto them; it is the only place that
 // knows the wire shape.
+import type { Mount__Output } from '../../api/gen/types/orch/objects/Mount';
+import type { PortConfig, PortConfig__Output } from '../../api/gen/types/orch/objects/PortConfig';
+import type { PullPolicy__Output } from '../../api/gen/types/orch/objects/PullPolicy';
 import type { Task__Output } from '../../api/gen/types/orch/objects/Task';
 import type { TaskState__Output } from '../../api/gen/types/orch/objects/TaskState';
 import type { TaskStatus__Output } from '../../api/gen/types/orch/objects/TaskStatus';
@@ -44,6 +47,15 @@ export interface BoundPort {
   hostPort: number;
 }
 
+/** Docker's HEALTHCHECK: `test` is ["NONE"], ["CMD", ...] or ["CMD-SHELL", "..."]; empty: the image's. */
+export interface HealthcheckSpec {
+  test: string[];
+  intervalMs?: number;
+  timeoutMs?: number;
+  retries?: number;
+  startPeriodMs?: number;
+}
+
 /** Docker limits the task's container is created with (reservations are the scheduler's business). */
 export interface ResourceLimits {
   nanoCpus?: number;
@@ -71,6 +83,9 @@ export interface TaskRunSpec {
   ports: PortSpec[];
   /** Names of networks to attach, the first one as the container's primary network. */
   networks: string[];
+  /** Allocate a TTY: logs are then one raw stream (all `stdout`). */
+  tty: boolean;
+  healthcheck?: HealthcheckSpec;
 }
 
 /** The observed-status fields the executor reads and writes; other fields of the caller's status pass through. */
@@ -104,6 +119,7 @@ export function defaultTaskRunSpec(image: string, overrides: Partial<TaskRunSpec
     pullPolicy: 'missing',
     ports: [],
     networks: [],
+    tty: false,
     ...overrides,
   };
 }
@@ -121,14 +137,48 @@ function positive(value: number | undefined): number | undefined {
   return value && value > 0 ? value : undefined;
 }
 
-/**
- * Maps a stored task onto what the executor runs. `extra` supplies what the proto does not carry
- * yet (mounts, pull policy, ports, networks) and wins over the proto's values.
- */
-export function executorTaskFromProto(task: Task__Output, extra: Partial<TaskRunSpec> = {}): ExecutorTask {
+const PULL_POLICIES: Record<PullPolicy__Output, PullPolicy> = {
+  PULL_POLICY_MISSING: 'missing',
+  PULL_POLICY_ALWAYS: 'always',
+  PULL_POLICY_NEVER: 'never',
+};
+
+function mountFromProto(mount: Mount__Output): MountSpec {
+  const type =
+    mount.type === 'MOUNT_TYPE_VOLUME' ? 'volume' : mount.type === 'MOUNT_TYPE_TMPFS' ? 'tmpfs' : 'bind';
+  return { type, source: nonEmpty(mount.source), target: mount.target, readOnly: mount.readOnly };
+}
+
+function portFromProto(port: PortConfig__Output, ingressHostIp: string | undefined): PortSpec | undefined {
+  const protocol = port.protocol === 'PORT_PROTOCOL_UDP' ? 'udp' : 'tcp';
+  if (port.publishMode === 'PUBLISH_MODE_HOST') {
+    // Swarm's host mode: the published port on this node itself (0: any free port).
+    return { targetPort: port.targetPort, protocol, hostPort: port.publishedPort };
+  }
+  // Ingress: the routing mesh forwards to the task at a port the engine picks on the mesh address.
+  if (ingressHostIp === undefined) return undefined;
+  return { targetPort: port.targetPort, protocol, hostIp: ingressHostIp, hostPort: 0 };
+}
+
+export interface FromProtoOptions {
+  /**
+   * Address on this node where ingress-mode ports are bound (each on a dynamic host port) for the
+   * routing mesh to reach the task. Without it only host-mode ports are published.
+   */
+  ingressHostIp?: string;
+  /** Wins over what the proto says, e.g. networks as the engine names them, or volume labels. */
+  extra?: Partial<TaskRunSpec>;
+}
+
+/** Maps a stored task onto what the executor runs. */
+export function executorTaskFromProto(task: Task__Output, options: FromProtoOptions = {}): ExecutorTask {
   const service = task.spec;
   const container = service?.container;
   const limits = service?.resources?.limits;
+  const health = container?.healthcheck;
+  const ports = (task.endpoint?.ports ?? service?.endpoint?.ports ?? [])
+    .map((p) => portFromProto(p, options.ingressHostIp))
+    .filter((p): p is PortSpec => p !== undefined);
   const spec = defaultTaskRunSpec(container?.image ?? '', {
     command: [...(container?.command ?? [])],
     args: [...(container?.args ?? [])],
@@ -144,7 +194,21 @@ export function executorTaskFromProto(task: Task__Output, extra: Partial<TaskRun
       memoryBytes: positive(limits?.memoryBytes),
       pids: positive(limits?.pids),
     },
-    ...extra,
+    mounts: (container?.mounts ?? []).map(mountFromProto),
+    pullPolicy: PULL_POLICIES[container?.pullPolicy ?? 'PULL_POLICY_MISSING'] ?? 'missing',
+    ports,
+    tty: container?.tty ?? false,
+    healthcheck:
+      health && health.test.length > 0
+        ? {
+            test: [...health.test],
+            intervalMs: positive(health.intervalMs),
+            timeoutMs: positive(health.timeoutMs),
+            retries: positive(health.retries),
+            startPeriodMs: positive(health.startPeriodMs),
+          }
+        : undefined,
+    ...options.extra,
   });
   return {
     id: task.meta?.id ?? '',
@@ -156,6 +220,19 @@ export function executorTaskFromProto(task: Task__Output, extra: Partial<TaskRun
     status: task.status ? { ...task.status } : initialTaskStatus(),
     spec,
   };
+}
+
+/**
+ * The bound ports as TaskStatus.ports: publishedPort is the host port the engine bound. They are
+ * host-mode ports physically, whatever mode the spec asked for; the mesh reads them to reach the task.
+ */
+export function boundPortsToProto(ports: BoundPort[]): PortConfig[] {
+  return ports.map((p) => ({
+    protocol: p.protocol === 'udp' ? 'PORT_PROTOCOL_UDP' : 'PORT_PROTOCOL_TCP',
+    targetPort: p.targetPort,
+    publishedPort: p.hostPort,
+    publishMode: 'PUBLISH_MODE_HOST',
+  }));
 }
 
 /** Swarm's container name: `<service>.<slot>.<taskId>`, or `<service>.<nodeId>.<taskId>` for a global task. */
