@@ -121,6 +121,8 @@ export class MemoryStorage implements Storage {
     if (offset > this.ents.length) {
       throw new UnavailableError(fresh[0]!.index, this.lastIndex());
     }
-    this.ents = this.ents.slice(0, offset).concat(fresh);
+    // In place: entries() hands out copies, and appending must stay O(new entries) on a long log.
+    if (offset < this.ents.length) this.ents.length = offset;
+    for (const e of fresh) this.ents.push(e);
   }
 }

@@ -52,9 +52,12 @@ export class RawNode {
     this.raft.tick();
   }
 
-  /** A message from a peer. Stale, unexpected and unknown-sender messages are ignored (and logged). */
+  /**
+   * A message from a peer. Messages not addressed to this node, from earlier terms, unexpected in our role
+   * or (responses) from non-members are ignored.
+   */
   step(m: Message): void {
-    if (m.from === this.raft.id) return;
+    if (m.from === this.raft.id || m.to !== this.raft.id) return;
     this.raft.step(m);
   }
 
