@@ -100,13 +100,13 @@ export function renderNftRuleset(
 
 function runNft(nftPath: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(nftPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(nftPath, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
+    child.stdout!.on('data', (d: Buffer) => {
       stdout += d.toString();
     });
-    child.stderr.on('data', (d: Buffer) => {
+    child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
     child.on('error', (err) =>
@@ -116,7 +116,11 @@ function runNft(nftPath: string, args: string[], input?: string): Promise<string
       if (code === 0) resolve(stdout);
       else reject(new MeshFastPathError(`nft ${args.join(' ')} failed (exit ${code}): ${stderr.trim()}`));
     });
-    child.stdin.end(input ?? '');
+    if (input !== undefined) {
+      // nft reports its own failure through the exit code; a closed pipe adds nothing.
+      child.stdin!.on('error', () => {});
+      child.stdin!.end(input);
+    }
   });
 }
 

@@ -58,7 +58,8 @@ export class RoutingMesh {
   private readonly retired = new Map<string, RetiredListener>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
-  private fastPathRoutes: FastPathRoute[] = [];
+  /** What the kernel was last told; undefined until the first sync creates the table. */
+  private fastPathRoutes: FastPathRoute[] | undefined;
 
   constructor(options: RoutingMeshOptions) {
     this.options = options;

@@ -1,0 +1,121 @@
+// The kernel fast path against the real nf_tables of this machine. Needs root and `nft`
+// (Debian package nftables): skipped loudly without them, a failure under CI=true.
+import { execFileSync } from 'node:child_process';
+import { silentLogger } from '../../src/common/logger';
+import { detectNftables, type MeshServiceSpec, NftablesFastPath, RoutingMesh } from '../../src/mesh';
+import type { TcpIngress } from '../../src/mesh/tcp-ingress';
+import {
+  closed,
+  countBy,
+  freePort,
+  type HttpBackend,
+  httpGet,
+  meshTestAddress,
+  rawConnect,
+  startHttpBackend,
+} from '../unit/mesh/mesh-test-support';
+
+const MESH = meshTestAddress(3);
+const BACKEND_HOST = '127.0.0.1';
+
+function nftTables(): string {
+  return execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' });
+}
+
+function describeNft(name: string, fn: () => void): void {
+  const root = process.getuid?.() === 0;
+  let nft = false;
+  try {
+    execFileSync('nft', ['list', 'tables'], { stdio: 'ignore' });
+    nft = true;
+  } catch {}
+  if (root && nft) {
+    describe(name, fn);
+  } else if (process.env.CI === 'true') {
+    describe(name, () => {
+      it('needs root and nft (CI=true)', () => {
+        throw new Error('the kernel fast path test needs root and nft (apt-get install -y nftables)');
+      });
+    });
+  } else {
+    process.stderr.write(`\n!!! SKIPPED ${name}: needs root and nft (Debian package nftables)\n\n`);
+    describe.skip(`${name} [SKIPPED: needs root and nft]`, fn);
+  }
+}
+
+describeNft('routing mesh kernel fast path (nftables)', () => {
+  let mesh: RoutingMesh;
+  let fastPath: NftablesFastPath;
+  let published: number;
+  let backends: HttpBackend[] = [];
+  const nodeId = `test_${process.pid}`;
+
+  beforeEach(async () => {
+    expect(await detectNftables()).toEqual({ available: true, nftPath: 'nft' });
+    fastPath = (await NftablesFastPath.create({ nodeId, meshAddress: MESH, logger: silentLogger() }))!;
+    mesh = new RoutingMesh({ meshAddress: MESH, logger: silentLogger(), fastPath });
+    published = await freePort(MESH);
+    backends = [];
+    for (let i = 0; i < 3; i++) backends.push(await startHttpBackend(BACKEND_HOST, `b${i}`));
+  });
+
+  afterEach(async () => {
+    await mesh.close();
+    await fastPath.close(); // idempotent; also cleans up if the mesh failed half-way
+    for (const b of backends) await b.close();
+    expect(nftTables()).not.toContain(fastPath.table);
+  });
+
+  const spec = (lb: MeshServiceSpec['lb'] = 'round-robin'): MeshServiceSpec => ({
+    name: 'web',
+    ports: [{ protocol: 'tcp', publishedPort: published, targetPort: 80, mode: 'ingress' }],
+    lb,
+  });
+  const list = (healthy: boolean[]) =>
+    backends.map((b, i) => ({ taskId: `t${i}`, address: BACKEND_HOST, port: b.port, healthy: healthy[i]! }));
+  const requests = async (n: number) => {
+    const bodies: string[] = [];
+    for (let i = 0; i < n; i++) bodies.push(await httpGet(MESH, published));
+    return bodies;
+  };
+  const userspaceConnections = () => (mesh.openListeners()[0] as TcpIngress).stats.connectionsTotal;
+
+  it('balances round-robin in the kernel, bypassing the userspace proxy', async () => {
+    await mesh.setService('svc', spec());
+    await mesh.setBackends('svc', list([true, true, true]));
+    expect(await fastPath.list()).toContain(`tcp dport ${published} dnat ip to numgen inc mod 3`);
+
+    expect(countBy(await requests(30))).toEqual({ b0: 10, b1: 10, b2: 10 });
+    expect(userspaceConnections()).toBe(0);
+  });
+
+  it('keeps unhealthy backends out of the map, and falls back to userspace when none is healthy', async () => {
+    await mesh.setService('svc', spec());
+    await mesh.setBackends('svc', list([true, false, true]));
+    expect(countBy(await requests(20))).toEqual({ b0: 10, b2: 10 });
+
+    await mesh.setBackends('svc', list([false, false, false]));
+    expect(await fastPath.list()).not.toContain('dnat ip to');
+    const s = rawConnect(MESH, published);
+    expect(await closed(s)).toMatchObject({ code: 'ECONNRESET' });
+    expect(userspaceConnections()).toBe(1);
+  });
+
+  it('leaves least-connections services to the userspace proxy', async () => {
+    await mesh.setService('svc', spec('least-connections'));
+    await mesh.setBackends('svc', list([true, true, true]));
+    expect(await fastPath.list()).not.toContain('dnat ip to');
+    await requests(3);
+    expect(userspaceConnections()).toBe(3);
+  });
+
+  it('removes its rules when the service goes and its table on close', async () => {
+    await mesh.setService('svc', spec());
+    await mesh.setBackends('svc', list([true, true, true]));
+    expect(nftTables()).toContain(fastPath.table);
+    await mesh.removeService('svc');
+    expect(await fastPath.list()).not.toContain('dnat ip to');
+    await mesh.close();
+    expect(nftTables()).not.toContain(fastPath.table);
+  });
+});

@@ -1,0 +1,44 @@
+import { nftTableName, renderNftRuleset } from '../../../src/mesh';
+
+describe('nftables fast path rendering', () => {
+  it('names the table after the node with only characters nft accepts', () => {
+    expect(nftTableName('node-1.example')).toBe('orch_mesh_node_1_example');
+    expect(nftTableName('')).toBe('orch_mesh_node');
+  });
+
+  it('replaces the whole table in one transaction with a numgen DNAT map per published port', () => {
+    const script = renderNftRuleset('orch_mesh_n1', '127.0.0.2', [
+      {
+        protocol: 'tcp',
+        address: '127.0.0.2',
+        port: 8080,
+        backends: [
+          { address: '127.0.0.1', port: 9001 },
+          { address: '10.0.0.7', port: 9002 },
+        ],
+      },
+      { protocol: 'udp', address: '127.0.0.2', port: 53, backends: [{ address: '127.0.0.1', port: 5353 }] },
+    ]);
+    const lines = script.split('\n');
+    expect(lines.slice(0, 3)).toEqual([
+      'table ip orch_mesh_n1 {}',
+      'delete table ip orch_mesh_n1',
+      'table ip orch_mesh_n1 {',
+    ]);
+    const dnat =
+      'ip daddr 127.0.0.2 tcp dport 8080 dnat ip to numgen inc mod 2 map { 0 : 127.0.0.1 . 9001, 1 : 10.0.0.7 . 9002 }';
+    expect(lines.filter((l) => l.trim() === dnat)).toHaveLength(2); // output and prerouting
+    expect(script).toContain(
+      'ip daddr 127.0.0.2 udp dport 53 dnat ip to numgen inc mod 1 map { 0 : 127.0.0.1 . 5353 }',
+    );
+    expect(script).toContain('type nat hook output priority -100;');
+    expect(script).toContain('type nat hook prerouting priority -100;');
+    expect(script).toContain('ct status dnat ct original ip daddr 127.0.0.2 oifname != "lo" masquerade');
+  });
+
+  it('renders an empty table when no port can be served by the kernel', () => {
+    const script = renderNftRuleset('orch_mesh_n1', '127.0.0.2', []);
+    expect(script).not.toContain('dnat ip to');
+    expect(script).toContain('chain mesh_output');
+  });
+});
