@@ -6,30 +6,18 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { silentLogger } from '../common/logger';
-import { applyActions, type CheckedAction, checkActions, emptyStates } from './apply';
+import { applyActions, checkActions, emptyStates } from './apply';
 import { type Batch, isThenable, StoreBatch } from './batch';
+import { decodeEntry, encodeEntry } from './codec';
 import {
-  decodeEntry,
-  decodeSnapshot,
-  encodeEntry,
-  encodeSnapshot,
-  freezeObject,
-  type SnapshotTables,
-} from './codec';
-import {
-  AlreadyExistsError,
-  CorruptEntryError,
-  NameConflictError,
   ProposalOutcomeUnknownError,
   StoreClosedError,
   StoreError,
   TransactionTooLargeError,
 } from './errors';
 import type { EventFilter, ObjectEvent, StoreEvent } from './events';
-import { type StoredObject, TABLE_NAMES } from './objects';
 import type { Proposer } from './proposer';
-import { nameKey, SCHEMAS, type TableSchema, validateObject } from './schema';
-import type { TableState } from './table-state';
+import { encodeStoreSnapshot, loadStoreSnapshot } from './snapshot';
 import { type ReadTx, StoreTx, type TableStates, type WriteTx } from './transaction';
 import { Listener, type Subscriber, Watcher, type WatchOptions } from './watcher';
 
@@ -213,45 +201,19 @@ export class MemoryStore {
 
   /** The whole store (every table, sorted by ID) and its applied index, for Raft snapshots. */
   snapshot(): Uint8Array {
-    const tables = {} as Record<string, unknown>;
-    for (const table of TABLE_NAMES) tables[table] = this.states[table].sorted();
-    return encodeSnapshot(this.applied, tables as SnapshotTables);
+    return encodeStoreSnapshot(this.states, this.applied);
   }
 
   /**
    * Replaces everything with a snapshot (Raft installed one). Watchers receive a 'restored' event
-   * and must resync; proposals in flight are rejected with ProposalOutcomeUnknownError.
+   * and must resync; proposals in flight are rejected with ProposalOutcomeUnknownError. A snapshot
+   * that does not decode or check is refused (CorruptEntryError) and the store stays as it was.
    */
   restore(data: Uint8Array): void {
     this.assertOpen();
-    const snapshot = decodeSnapshot(data);
-    const states = emptyStates();
-    for (const table of TABLE_NAMES) {
-      const state = states[table] as TableState<StoredObject>;
-      const schema = SCHEMAS[table] as TableSchema;
-      for (const object of snapshot.tables[table] as StoredObject[]) {
-        try {
-          validateObject(table, object);
-        } catch (err) {
-          throw new CorruptEntryError(`store snapshot: ${(err as Error).message}`, { cause: err });
-        }
-        const id = object.meta!.id;
-        if (state.has(id))
-          throw new CorruptEntryError(`store snapshot: ${new AlreadyExistsError(table, id).message}`);
-        if (schema.uniqueName !== undefined) {
-          const name = schema.uniqueName(object);
-          const owner = state.nameOwner(nameKey(name));
-          if (owner !== undefined) {
-            throw new CorruptEntryError(
-              `store snapshot: ${new NameConflictError(table, name, owner).message}`,
-            );
-          }
-        }
-        state.put(freezeObject(object));
-      }
-    }
+    const { states, appliedIndex } = loadStoreSnapshot(data);
     this.states = states;
-    this.applied = snapshot.appliedIndex;
+    this.applied = appliedIndex;
     for (const [id, proposal] of this.pending) {
       this.pending.delete(id);
       proposal.reject(
@@ -277,18 +239,8 @@ export class MemoryStore {
   private async commit(tx: StoreTx, options: UpdateOptions): Promise<number> {
     this.assertOpen();
     options.signal?.throwIfAborted();
-    const changes = tx.changes();
     // The state may have moved while the callback awaited: fail early rather than after a Raft round.
-    checkActions(
-      this.states,
-      changes.map(
-        (c): CheckedAction => ({
-          kind: c.kind,
-          table: c.table,
-          object: c.object ?? ({ meta: { id: c.id, version: c.expectedVersion } } as StoredObject),
-        }),
-      ),
-    );
+    checkActions(this.states, tx.checkedActions());
     const proposalId = `${this.proposalPrefix}-${++this.proposalCounter}`;
     const data = encodeEntry(this.clock(), proposalId, tx.encodedActions());
     if (data.length > this.maxTransactionBytes)

@@ -22,12 +22,16 @@ export interface CommittedEntryApplier {
 }
 
 /**
- * A Proposer without Raft: every proposal commits at once with the next index and is applied,
- * synchronously and in order, to every attached store. For tests and for components tested alone;
- * attaching several stores models replicas that apply the same log.
+ * A Proposer without Raft: every proposal commits at once with the next index and is applied, in
+ * order, to every attached store. For tests and for components tested alone; attaching several
+ * stores models replicas that apply the same log. A proposal made while an entry is being applied
+ * (say, by a listener reacting to it) is queued behind it, as Raft would order it, so every
+ * subscriber still sees entries in log order.
  */
 export class LocalProposer implements Proposer {
   private readonly appliers: CommittedEntryApplier[] = [];
+  private readonly queue: Array<{ data: Uint8Array; index: number }> = [];
+  private applying = false;
   private lastIndex: number;
 
   /** `lastIndex`: the index already used, e.g. a restored store's applied index. */
@@ -40,6 +44,7 @@ export class LocalProposer implements Proposer {
     return this;
   }
 
+  /** The last index handed out. */
   get index(): number {
     return this.lastIndex;
   }
@@ -47,7 +52,17 @@ export class LocalProposer implements Proposer {
   async propose(data: Uint8Array, options: ProposeOptions = {}): Promise<{ index: number }> {
     options.signal?.throwIfAborted();
     const index = ++this.lastIndex;
-    for (const applier of this.appliers) applier.applyCommitted(data, index);
+    this.queue.push({ data, index });
+    if (!this.applying) {
+      this.applying = true;
+      try {
+        for (let entry = this.queue.shift(); entry !== undefined; entry = this.queue.shift()) {
+          for (const applier of this.appliers) applier.applyCommitted(entry.data, entry.index);
+        }
+      } finally {
+        this.applying = false;
+      }
+    }
     return { index };
   }
 }

@@ -1,7 +1,8 @@
 // Read views and write transactions over the committed tables. A write transaction only collects
 // changes (in TableOverlays); nothing reaches the committed state until its entry comes back from
 // Raft and is applied (memory-store.ts).
-import type { ObjectTypes, TableName } from './objects';
+import type { CheckedAction } from './apply';
+import type { ObjectTypes, StoredObject, TableName } from './objects';
 import { TABLE_NAMES } from './objects';
 import { Table } from './table';
 import type { PendingChange } from './table-overlay';
@@ -98,6 +99,15 @@ export class StoreTx implements WriteTx {
     for (const table of TABLE_NAMES)
       for (const change of this.overlays[table].changes.values()) result.push(change);
     return result;
+  }
+
+  /** The changes as the apply-time checks take them (a delete as its ID and the version read). */
+  checkedActions(): CheckedAction[] {
+    return this.changes().map((c) => ({
+      kind: c.kind,
+      table: c.table,
+      object: c.object ?? ({ meta: { id: c.id, version: c.expectedVersion } } as StoredObject),
+    }));
   }
 
   /** Encoded actions of every change, ready to assemble into one entry. */

@@ -161,3 +161,48 @@ describe('store replication', () => {
     expect(store.view((tx) => tx.tasks.list().map((t) => t.meta!.id))).toEqual(['t1']);
   });
 });
+
+describe('LocalProposer', () => {
+  it('applies a write-back made from a listener after the entry that triggered it', async () => {
+    const proposer = new LocalProposer();
+    const store = new MemoryStore({ proposer });
+    proposer.attach(store);
+    const reactions: Promise<unknown>[] = [];
+    // The first listener writes back as soon as it sees a task (as a reconciler would), before the
+    // second listener has seen the entry.
+    store.subscribe((e) => {
+      if (e.type === 'create' && e.table === 'tasks') {
+        reactions.push(
+          store.update((tx) => tx.tasks.update({ ...tx.tasks.get(e.object.meta!.id)!, nodeId: 'n1' })),
+        );
+      }
+    });
+    const seen: string[] = [];
+    store.subscribe(
+      (e) => seen.push(e.type === 'commit' || e.type === 'restored' ? e.type : `${e.type}@${e.index}`),
+      {
+        commits: true,
+      },
+    );
+    await store.update((tx) => tx.tasks.create(task('svc', 1, { meta: { id: 't1' } })));
+    await Promise.all(reactions);
+    expect(seen).toEqual(['create@1', 'commit', 'update@2', 'commit']);
+    expect(store.view((tx) => tx.tasks.get('t1')!.nodeId)).toBe('n1');
+  });
+
+  it('queues a proposal made while an entry is applied behind that entry, for every replica', async () => {
+    const proposer = new LocalProposer();
+    const applied: string[] = [];
+    const nested: Promise<unknown>[] = [];
+    proposer.attach({
+      applyCommitted: (_data, index) => {
+        applied.push(`a${index}`);
+        if (index === 1) nested.push(proposer.propose(new Uint8Array(0)));
+      },
+    });
+    proposer.attach({ applyCommitted: (_data, index) => applied.push(`b${index}`) });
+    await expect(proposer.propose(new Uint8Array(0))).resolves.toEqual({ index: 1 });
+    await expect(Promise.all(nested)).resolves.toEqual([{ index: 2 }]);
+    expect(applied).toEqual(['a1', 'b1', 'a2', 'b2']);
+  });
+});
