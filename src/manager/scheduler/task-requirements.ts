@@ -57,10 +57,12 @@ export function taskRequirements(task: Task__Output): TaskRequirements {
   return { ...spec, serviceId: task.serviceId, groupKey: `${task.serviceId}\u0000${spec.specKey}` };
 }
 
-/** What `task` takes from its node, or undefined when it takes nothing (unassigned or terminal). */
+/** What `task` takes from its node, or undefined when it takes nothing (not assigned yet, or terminal). */
 export function taskFootprint(task: Task__Output): TaskFootprint | undefined {
   const state = task.status?.state ?? TaskState.New;
-  if (!task.nodeId || isTerminal(state)) return undefined;
+  // A global task is bound to its node from creation, but takes nothing until it is assigned.
+  if (!task.nodeId || taskStateRank(state) < taskStateRank(TaskState.Assigned) || isTerminal(state))
+    return undefined;
   const spec = specRequirements(task.spec);
   const bound = hostPortKeys(task.status?.ports ?? []);
   return {

@@ -235,6 +235,17 @@ describe('scheduler', () => {
     });
   });
 
+  it('does not count a global task bound to a node until it is assigned', () => {
+    const spec = serviceSpec({ global: true, reserveCpus: 4 });
+    const waiting = task({ id: 'w', nodeId: 'a', spec, state: 'TASK_STATE_PENDING' });
+    const scheduler = new Scheduler();
+    scheduler.setNode(node('a'));
+    scheduler.setTask(waiting);
+    expect(scheduler.nodeInfo('a')?.availableNanoCpus).toBe(4e9);
+    expect(scheduler.schedule([waiting]).assignments.get('w')).toBe('a');
+    expect(scheduler.nodeInfo('a')?.availableNanoCpus).toBe(0);
+  });
+
   describe('incremental view', () => {
     it('remembers its own placements for the next batch', () => {
       const scheduler = new Scheduler();
