@@ -32,6 +32,10 @@ export function validateServiceSpec(spec: DeepPartialSpec): void {
   validateResources(spec);
   validatePlacement(spec);
   validateRestartPolicy(spec);
+  validateEndpoint(spec);
+  validateHealthcheck(spec);
+  validateUpdateConfig('updateConfig', spec.updateConfig);
+  validateUpdateConfig('rollbackConfig', spec.rollbackConfig);
 }
 
 export function validateServiceName(name: string | undefined): void {
@@ -127,4 +131,62 @@ function validateRestartPolicy(spec: DeepPartialSpec): void {
   validateNonNegativeInteger('restartPolicy.delayMs', policy.delayMs);
   validateNonNegativeInteger('restartPolicy.maxAttempts', policy.maxAttempts);
   validateNonNegativeInteger('restartPolicy.windowMs', policy.windowMs);
+}
+
+function validateEndpoint(spec: DeepPartialSpec): void {
+  const seen = new Map<string, number>();
+  (spec.endpoint?.ports ?? []).forEach((port, i) => {
+    const field = `endpoint.ports[${i}]`;
+    if (!Number.isInteger(port.targetPort) || port.targetPort < 1 || port.targetPort > 65535) {
+      throw new SpecError(
+        `${field}.targetPort`,
+        `must be a port between 1 and 65535, got ${quote(port.targetPort)}`,
+      );
+    }
+    if (!Number.isInteger(port.publishedPort) || port.publishedPort < 0 || port.publishedPort > 65535) {
+      throw new SpecError(
+        `${field}.publishedPort`,
+        `must be a port between 1 and 65535 (or 0 to have one assigned), got ${quote(port.publishedPort)}`,
+      );
+    }
+    if (port.publishedPort === 0) return;
+    const key = `${port.publishedPort}/${port.protocol === 'PORT_PROTOCOL_UDP' ? 'udp' : 'tcp'}`;
+    const earlier = seen.get(key);
+    if (earlier !== undefined) {
+      throw new SpecError(
+        `${field}.publishedPort`,
+        `port ${key} is already published by endpoint.ports[${earlier}]`,
+      );
+    }
+    seen.set(key, i);
+  });
+}
+
+function validateHealthcheck(spec: DeepPartialSpec): void {
+  const health = spec.container?.healthcheck;
+  if (!health) return;
+  const test = health.test ?? [];
+  if (test.length > 0 && !['NONE', 'CMD', 'CMD-SHELL'].includes(test[0]!)) {
+    throw new SpecError(
+      'container.healthcheck.test',
+      `must start with NONE, CMD or CMD-SHELL, got ${quote(test[0])}`,
+    );
+  }
+  for (const name of ['intervalMs', 'timeoutMs', 'retries', 'startPeriodMs'] as const) {
+    validateNonNegativeInteger(`container.healthcheck.${name}`, health[name] ?? 0);
+  }
+}
+
+function validateUpdateConfig(
+  field: 'updateConfig' | 'rollbackConfig',
+  config: DeepPartialSpec['updateConfig'],
+): void {
+  if (!config) return;
+  validateNonNegativeInteger(`${field}.parallelism`, config.parallelism);
+  validateNonNegativeInteger(`${field}.delayMs`, config.delayMs);
+  validateNonNegativeInteger(`${field}.monitorMs`, config.monitorMs);
+  const ratio = config.maxFailureRatio;
+  if (typeof ratio !== 'number' || !(ratio >= 0 && ratio <= 1)) {
+    throw new SpecError(`${field}.maxFailureRatio`, `must be between 0 and 1, got ${quote(ratio)}`);
+  }
 }

@@ -1,4 +1,5 @@
 import type { ContainerSpec__Output } from '../../../src/api/gen/types/orch/objects/ContainerSpec';
+import type { PortConfig__Output } from '../../../src/api/gen/types/orch/objects/PortConfig';
 import type { ServiceSpec__Output } from '../../../src/api/gen/types/orch/objects/ServiceSpec';
 import { SpecError, validateServiceSpec } from '../../../src/manager/spec';
 
@@ -26,6 +27,16 @@ function validSpec(): ServiceSpec__Output {
     mode: 'replicated',
     replicated: { replicas: 3 },
   } as ServiceSpec__Output;
+}
+
+function port(targetPort: number, publishedPort: number): PortConfig__Output {
+  return {
+    name: '',
+    protocol: 'PORT_PROTOCOL_TCP',
+    targetPort,
+    publishedPort,
+    publishMode: 'PUBLISH_MODE_INGRESS',
+  };
 }
 
 function problemWith(mutate: (spec: ServiceSpec__Output) => void): string {
@@ -64,6 +75,15 @@ describe('validateServiceSpec', () => {
     expect(() => validateServiceSpec({ ...validSpec(), global: {} })).toThrow(
       'mode: a service has one mode, got replicated and global',
     );
+  });
+
+  it('accepts the same port number published once over TCP and once over UDP', () => {
+    const spec = validSpec();
+    spec.endpoint = {
+      mode: 'RESOLUTION_MODE_VIP',
+      ports: [port(53, 53), { ...port(53, 53), protocol: 'PORT_PROTOCOL_UDP' }],
+    };
+    expect(() => validateServiceSpec(spec)).not.toThrow();
   });
 
   it('accepts zero replicas', () => {
@@ -163,6 +183,51 @@ describe('validateServiceSpec', () => {
         s.restartPolicy!.delayMs = -1;
       },
       'restartPolicy.delayMs: must be a whole number',
+    ],
+    [
+      'a target port out of range',
+      (s) => {
+        s.endpoint = { mode: 'RESOLUTION_MODE_VIP', ports: [port(0, 8080)] };
+      },
+      'endpoint.ports[0].targetPort: must be a port between 1 and 65535, got "0"',
+    ],
+    [
+      'a published port out of range',
+      (s) => {
+        s.endpoint = { mode: 'RESOLUTION_MODE_VIP', ports: [port(80, 70000)] };
+      },
+      'endpoint.ports[0].publishedPort: must be a port between 1 and 65535 (or 0 to have one assigned)',
+    ],
+    [
+      'the same port published twice',
+      (s) => {
+        s.endpoint = { mode: 'RESOLUTION_MODE_VIP', ports: [port(80, 8080), port(81, 0), port(82, 8080)] };
+      },
+      'endpoint.ports[2].publishedPort: port 8080/tcp is already published by endpoint.ports[0]',
+    ],
+    [
+      'a bad healthcheck test',
+      (s) => {
+        s.container = {
+          ...s.container!,
+          healthcheck: { test: ['curl'], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0 },
+        };
+      },
+      'container.healthcheck.test: must start with NONE, CMD or CMD-SHELL, got "curl"',
+    ],
+    [
+      'a failure ratio above 1',
+      (s) => {
+        s.updateConfig = {
+          parallelism: 1,
+          delayMs: 0,
+          failureAction: 'UPDATE_FAILURE_ACTION_PAUSE',
+          monitorMs: 0,
+          maxFailureRatio: 1.5,
+          order: 'UPDATE_ORDER_STOP_FIRST',
+        };
+      },
+      'updateConfig.maxFailureRatio: must be between 0 and 1, got "1.5"',
     ],
     [
       'max replicas on a global service',
