@@ -54,7 +54,16 @@ export class Watcher implements AsyncIterableIterator<StoreEvent>, Subscriber {
   }
 
   deliver(event: StoreEvent): void {
-    if (this.closed || !eventMatches(this.filter, event)) return;
+    if (this.closed) return;
+    let wanted: boolean;
+    try {
+      wanted = eventMatches(this.filter, event);
+    } catch (err) {
+      // A throwing filter must not stop the store from applying: it ends this watcher instead.
+      this.close(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    if (!wanted) return;
     if (this.waiter !== undefined) {
       const waiter = this.waiter;
       this.waiter = undefined;
@@ -134,9 +143,9 @@ export class Listener implements Subscriber {
   ) {}
 
   deliver(event: StoreEvent): void {
-    if (this.closed || !eventMatches(this.filter, event)) return;
+    if (this.closed) return;
     try {
-      this.listener(event);
+      if (eventMatches(this.filter, event)) this.listener(event);
     } catch (err) {
       this.logger.error({ err }, 'store listener threw; the event is not redelivered');
     }

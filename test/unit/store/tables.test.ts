@@ -1,9 +1,12 @@
 import {
   AlreadyExistsError,
   InvalidObjectError,
+  LocalProposer,
+  MemoryStore,
   NameConflictError,
   NotFoundError,
   type TableName,
+  TransactionTooLargeError,
   VersionConflictError,
 } from '../../../src/store';
 import { localStore, service, task } from './helpers';
@@ -234,5 +237,17 @@ describe('store tables', () => {
     expect(store.view((tx) => tx.services.findByNamePrefix('WEB-B').map((s) => s.meta!.id))).toEqual([
       'abd456',
     ]);
+  });
+
+  it('refuses a transaction whose entry would exceed the size limit, pointing to batch', async () => {
+    const proposer = new LocalProposer();
+    const store = new MemoryStore({ proposer, maxTransactionBytes: 10_000 });
+    proposer.attach(store);
+    const attempt = store.update((tx) => {
+      for (let i = 0; i < 200; i++) tx.tasks.create(task('svc', i));
+    });
+    await expect(attempt).rejects.toThrow(TransactionTooLargeError);
+    await expect(attempt).rejects.toThrow(/exceeds the limit of 10000 bytes: use store.batch/);
+    expect(proposer.index).toBe(0);
   });
 });

@@ -157,4 +157,17 @@ describe('store watch', () => {
     await store.update((tx) => tx.tasks.create(task('s1', 1, { meta: { id: 't1' } })));
     expect(seen).toEqual(['create tasks t1@1']);
   });
+
+  it('ends a watcher whose filter throws, with that error, and keeps applying', async () => {
+    const { store } = localStore();
+    const watcher = store.watch({
+      filter: () => {
+        throw new Error('filter bug');
+      },
+    });
+    await store.update((tx) => tx.tasks.create(task('s1', 1)));
+    await expect(watcher.next()).rejects.toThrow('filter bug');
+    await store.update((tx) => tx.tasks.create(task('s1', 2)));
+    expect(store.view((tx) => tx.tasks.count())).toBe(2);
+  });
 });
