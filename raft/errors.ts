@@ -1,6 +1,7 @@
 // Errors raised by the Raft core and MemoryStorage. Every class carries a `name` and typed fields so a
-// caller can branch on them without parsing messages; none of them is ever thrown for a message received
-// from a peer (bad or stale messages are ignored and logged, never fatal).
+// caller can branch on them without parsing messages. Bad or stale messages from peers are ignored and
+// logged; the one exception is a message that would overwrite a committed entry, which can only happen
+// when safety is already lost (a bug or lost storage): step() then throws RaftError, as etcd panics.
 import type { NodeId, ProposalDropReason } from './types';
 
 export class RaftError extends Error {

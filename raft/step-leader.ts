@@ -58,6 +58,15 @@ function handleAppendRejection(r: Raft, m: Message): void {
 
 function handleAppendSuccess(r: Raft, m: Message): void {
   const pr = r.tracker.progress.get(m.from)!;
+  if (m.index > r.log.lastIndex()) {
+    // Only possible when our log lacks entries the follower holds as committed: Leader Completeness was
+    // broken (a bug switch, or lost storage). Never trust it.
+    r.logger.error(
+      { node: r.id, term: r.term, from: m.from, index: m.index, lastIndex: r.log.lastIndex() },
+      'follower acknowledged an index beyond our log',
+    );
+    return;
+  }
   const wasPaused = pr.isPaused();
   if (!pr.maybeUpdate(m.index) && !(pr.match === m.index && pr.state === ProgressState.Probe)) return;
   switch (pr.state) {

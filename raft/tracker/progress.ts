@@ -98,8 +98,10 @@ export class Progress {
       this.next = this.match + 1;
       return true;
     }
-    // In probe state only the answer to the latest probe (sent at next-1) counts.
-    if (this.next - 1 !== rejected) return false;
+    // In probe state only the answer to the latest probe (sent at next-1) counts. A rejection at or below
+    // what the follower already confirmed cannot happen while logs are safe; ignoring it keeps a broken
+    // cluster (bug switches, lost storage) from looping on the same probe.
+    if (this.next - 1 !== rejected || rejected <= this.match) return false;
     this.next = Math.max(Math.min(rejected, matchHint + 1), this.match + 1);
     this.probeSent = false;
     return true;

@@ -7,6 +7,7 @@ import {
   EntryType,
   MemoryStorage,
   type Message,
+  MessageType,
   type NodeId,
   type RaftBug,
   type RaftConfig,
@@ -186,7 +187,10 @@ export class TestNetwork {
       }
       if (!progressed) return;
     }
-    throw new Error('network did not stabilize');
+    const recent = this.delivered
+      .slice(-6)
+      .map((m) => `${MessageType[m.type]} ${m.from}->${m.to} t${m.term} i${m.index}`);
+    throw new Error(`network did not stabilize; last messages: ${recent.join(', ')}`);
   }
 
   /** Ticks every node (or the given ones) n times, stabilizing after each tick. */
