@@ -73,6 +73,8 @@ describeDocker('docker executor against the real engine', () => {
       filters: { label: [`${LABEL_NODE_ID}=${nodeId}`] },
     });
     for (const volume of Volumes ?? []) await engine.docker.getVolume(volume.Name).remove();
+    const networks = await engine.docker.listNetworks({ filters: { label: [`${LABEL_NODE_ID}=${nodeId}`] } });
+    for (const network of networks) await engine.docker.getNetwork(network.Id).remove();
     for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -341,6 +343,38 @@ describeDocker('docker executor against the real engine', () => {
     await stepUntil(task, controller, 'TASK_STATE_FAILED');
     expect(task.status).toMatchObject({ state: 'TASK_STATE_FAILED', err: 'task: unhealthy container' });
     expect((await controller.inspect())?.engineState).toBe('exited');
+  });
+
+  it('uses a local image under pull policy missing without asking a registry', async () => {
+    const task = makeTask({ args: ['true'], pullPolicy: 'missing' });
+    await stepUntil(task, executor.controller(task), 'TASK_STATE_COMPLETE');
+    expect(task.status.state).toBe('TASK_STATE_COMPLETE');
+  });
+
+  it('reads the raw stream of a container with a TTY as stdout', async () => {
+    const task = makeTask({ args: ['sh', '-c', 'echo to-out; echo to-err >&2'], tty: true });
+    const controller = executor.controller(task);
+    await stepUntil(task, controller, 'TASK_STATE_COMPLETE');
+    expect(await collect(controller.logs())).toEqual([
+      { stream: 'stdout', line: 'to-out' },
+      { stream: 'stdout', line: 'to-err' },
+    ]);
+  });
+
+  it('attaches every network of the task, with the service name as alias', async () => {
+    const names = [uniqueId('orch-e2e-net-a'), uniqueId('orch-e2e-net-b')];
+    for (const name of names) {
+      await engine.docker.createNetwork({
+        Name: name,
+        Driver: 'bridge',
+        Labels: { [LABEL_NODE_ID]: nodeId },
+      });
+    }
+    const task = makeTask({ args: ['sleep', '60'], stopGracePeriodMs: 0, networks: names });
+    await stepUntil(task, executor.controller(task), 'TASK_STATE_RUNNING');
+    const attached = (await engine.inspect(task.status.containerId)).NetworkSettings.Networks;
+    expect(Object.keys(attached).sort()).toEqual([...names].sort());
+    for (const name of names) expect(attached[name].Aliases).toContain('e2e');
   });
 
   it('keeps fields of the caller status it does not know about', async () => {
