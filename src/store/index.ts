@@ -22,6 +22,7 @@ export {
   DEFAULT_MAX_TRANSACTION_BYTES,
   MemoryStore,
   type MemoryStoreOptions,
+  type StoreStats,
   type UpdateOptions,
 } from './memory-store';
 export type {
@@ -48,6 +49,7 @@ export type {
 } from './objects';
 export { TABLE_NAMES } from './objects';
 export { type CommittedEntryApplier, LocalProposer, type ProposeOptions, type Proposer } from './proposer';
+export { registerStoreMetrics } from './store-metrics';
 export type { TableReader, TableWriter } from './table';
 export type {
   ClusterReader,

@@ -14,8 +14,10 @@ import {
   StoreClosedError,
   StoreError,
   TransactionTooLargeError,
+  WatcherOverflowError,
 } from './errors';
 import type { EventFilter, ObjectEvent, StoreEvent } from './events';
+import { TABLE_NAMES, type TableName } from './objects';
 import type { Proposer } from './proposer';
 import { encodeStoreSnapshot, loadStoreSnapshot } from './snapshot';
 import { type ReadTx, StoreTx, type TableStates, type WriteTx } from './transaction';
@@ -44,6 +46,24 @@ interface PendingProposal {
   reject: (error: Error) => void;
 }
 
+/** Counters and sizes for metrics (store-metrics.ts) and status output. */
+export interface StoreStats {
+  appliedIndex: number;
+  objects: Record<TableName, number>;
+  /** Watchers and listeners. */
+  subscribers: number;
+  /** Entries that changed the store. */
+  transactionsApplied: number;
+  /** Entries refused at apply, by error name (VersionConflictError, …), on this manager. */
+  transactionsRefused: Record<string, number>;
+  /** Committed entries that were not store transactions (skipped). */
+  entriesSkipped: number;
+  /** Updates through this store whose changes did not apply (a check, the proposer or an abort refused them). */
+  updatesFailed: number;
+  /** Watchers closed for falling behind. */
+  watchersOverflowed: number;
+}
+
 export const DEFAULT_MAX_TRANSACTION_BYTES = 1.5 * 1024 * 1024;
 export const DEFAULT_MAX_CHANGES_PER_BATCH_TRANSACTION = 200;
 
@@ -57,6 +77,13 @@ export class MemoryStore {
   private readonly proposalPrefix = randomBytes(8).toString('hex');
   private proposalCounter = 0;
   private closed = false;
+  private readonly counters = {
+    transactionsApplied: 0,
+    transactionsRefused: {} as Record<string, number>,
+    entriesSkipped: 0,
+    updatesFailed: 0,
+    watchersOverflowed: 0,
+  };
   private readonly proposer: Proposer;
   private readonly logger: Logger;
   private readonly clock: () => number;
@@ -133,7 +160,10 @@ export class MemoryStore {
       options,
       options.maxQueuedEvents ?? this.maxQueuedEvents,
       options.signal,
-      (w) => this.subscribers.delete(w),
+      (w, error) => {
+        this.subscribers.delete(w);
+        if (error instanceof WatcherOverflowError) this.counters.watchersOverflowed++;
+      },
     );
     if (!watcher.isClosed) this.subscribers.add(watcher);
     return watcher;
@@ -181,6 +211,7 @@ export class MemoryStore {
     } catch (err) {
       // Deterministic on every manager: all of them skip the same entry.
       this.applied = index;
+      this.counters.entriesSkipped++;
       this.logger.error({ err, index }, 'committed entry is not a store transaction; skipped');
       return;
     }
@@ -190,11 +221,14 @@ export class MemoryStore {
     } catch (err) {
       if (!(err instanceof StoreError)) throw err;
       this.applied = index;
+      const refused = this.counters.transactionsRefused;
+      refused[err.name] = (refused[err.name] ?? 0) + 1;
       this.logger.debug({ index, err: err.message }, 'transaction refused at apply');
       this.settle(entry.proposalId, err);
       return;
     }
     this.applied = index;
+    if (entry.actions.length > 0) this.counters.transactionsApplied++;
     if (events.length > 0) this.publish([...events, { type: 'commit', index }]);
     this.settle(entry.proposalId, undefined, index);
   }
@@ -223,6 +257,18 @@ export class MemoryStore {
     this.publish([{ type: 'restored', index: this.applied }]);
   }
 
+  stats(): StoreStats {
+    const objects = {} as Record<TableName, number>;
+    for (const table of TABLE_NAMES) objects[table] = this.states[table].size;
+    return {
+      appliedIndex: this.applied,
+      objects,
+      subscribers: this.subscribers.size,
+      ...this.counters,
+      transactionsRefused: { ...this.counters.transactionsRefused },
+    };
+  }
+
   /** Stops everything: pending updates reject with StoreClosedError, watchers end. Idempotent. */
   close(): void {
     if (this.closed) return;
@@ -237,6 +283,15 @@ export class MemoryStore {
 
   /** Checks, encodes and proposes a transaction; resolves with its index once applied here. */
   private async commit(tx: StoreTx, options: UpdateOptions): Promise<number> {
+    try {
+      return await this.proposeAndWait(tx, options);
+    } catch (err) {
+      this.counters.updatesFailed++;
+      throw err;
+    }
+  }
+
+  private async proposeAndWait(tx: StoreTx, options: UpdateOptions): Promise<number> {
     this.assertOpen();
     options.signal?.throwIfAborted();
     // The state may have moved while the callback awaited: fail early rather than after a Raft round.

@@ -37,7 +37,7 @@ export class Watcher implements AsyncIterableIterator<StoreEvent>, Subscriber {
     private readonly filter: EventFilter,
     limit: number | undefined,
     private readonly signal: AbortSignal | undefined,
-    private readonly onClose: (watcher: Watcher) => void,
+    private readonly onClose: (watcher: Watcher, error: Error | undefined) => void,
   ) {
     this.limit = limit ?? DEFAULT_MAX_QUEUED_EVENTS;
     if (signal?.aborted) this.close();
@@ -113,7 +113,7 @@ export class Watcher implements AsyncIterableIterator<StoreEvent>, Subscriber {
     if (this.closed) return;
     this.closed = true;
     this.signal?.removeEventListener('abort', this.onAbort);
-    this.onClose(this);
+    this.onClose(this, error);
     if (error !== undefined) {
       this.queue = [];
       this.head = 0;
