@@ -9,9 +9,7 @@
 import type { Node__Output } from '../../api/gen/types/orch/objects/Node';
 import type { Service__Output } from '../../api/gen/types/orch/objects/Service';
 import type { Task__Output } from '../../api/gen/types/orch/objects/Task';
-import { nodeMatchesConstraints } from '../scheduler/scheduler-filters';
-import { type Constraint, parseConstraints } from '../spec/spec-constraint';
-import { SpecError } from '../spec/spec-error';
+import { byNodeId, globalNodeFilter } from './global-eligibility';
 import { leaveReason, mustLeaveNode, nodeCondition } from './node-failure';
 import type { ReconcileContext } from './reconcile-context';
 import { emptyPlan, type ReconcilePlan, wakeAt } from './reconcile-plan';
@@ -28,13 +26,8 @@ export function reconcileGlobal(
   const plan = emptyPlan();
   if (service.spec?.mode !== 'global') return plan;
   const nowMs = context.restarts.clock.now();
-  const constraints = serviceConstraints(service);
   const nodesById = new Map(nodes.map((node) => [node.meta?.id ?? '', node]));
-  const runsOn = (node: Node__Output | undefined): boolean =>
-    node !== undefined &&
-    !mustLeaveNode(nodeCondition(node)) &&
-    constraints !== undefined &&
-    nodeMatchesConstraints(node, constraints);
+  const runsOn = globalNodeFilter(service);
 
   const updated = new Map<string, Task__Output>();
   const shutDown = (task: Task__Output, message: string) => {
@@ -84,25 +77,9 @@ export function reconcileGlobal(
   return plan;
 }
 
-/** The service's constraints, or undefined when they cannot be parsed (then no node qualifies). */
-function serviceConstraints(service: Service__Output): Constraint[] | undefined {
-  try {
-    return parseConstraints(service.spec?.placement?.constraints ?? [], 'placement.constraints');
-  } catch (err) {
-    if (err instanceof SpecError) return undefined;
-    throw err;
-  }
-}
-
 function byCreatedThenId(a: Task__Output, b: Task__Output): number {
   const byTime = (a.meta?.createdAtMs ?? 0) - (b.meta?.createdAtMs ?? 0);
   if (byTime !== 0) return byTime;
-  const x = a.meta?.id ?? '';
-  const y = b.meta?.id ?? '';
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
-function byNodeId(a: Node__Output, b: Node__Output): number {
   const x = a.meta?.id ?? '';
   const y = b.meta?.id ?? '';
   return x < y ? -1 : x > y ? 1 : 0;

@@ -2,7 +2,9 @@
 // restarts, task history and node failures. Everything here is pure or in-memory; the leader's
 // loops read the store, call these and write the plans back.
 
+export { globalNodeFilter } from './global-eligibility';
 export { reconcileGlobal } from './global-reconcile';
+export { type JobOptions, reconcileGlobalJob, reconcileReplicatedJob } from './job-reconcile';
 export {
   DEFAULT_ORPHAN_AFTER_MS,
   mustLeaveNode,

@@ -13,6 +13,8 @@ export interface NewTaskOptions {
   readonly slot: number;
   /** Global services: the node the task belongs to. */
   readonly nodeId?: string;
+  /** Jobs: which run of the job the task belongs to. */
+  readonly jobIteration?: number;
 }
 
 /** A new task of `service`, carrying a copy of its current spec and endpoint. */
@@ -27,7 +29,7 @@ export function newTask(service: Service__Output, options: NewTaskOptions): Task
     status: { ...emptyStatus(), state: TaskState.New, message: 'created', timestampMs: options.nowMs },
     endpoint: service.endpoint,
     networks: [],
-    jobIteration: 0,
+    jobIteration: options.jobIteration ?? 0,
   };
 }
 
