@@ -13,17 +13,18 @@ import { byNodeId, globalNodeFilter } from './global-eligibility';
 import { leaveReason, mustLeaveNode, nodeCondition } from './node-failure';
 import type { ReconcileContext } from './reconcile-context';
 import { emptyPlan, type ReconcilePlan, wakeAt } from './reconcile-plan';
-import { isLive, newTask, observedState, shutDownTask } from './task-factory';
+import { isLive, newTask, observedState, shutDownTask, tasksOf } from './task-factory';
 import { planHistoryCleanup } from './task-history';
 import { isTerminal } from './task-state';
 
 export function reconcileGlobal(
   service: Service__Output,
-  tasks: readonly Task__Output[],
+  serviceTasks: readonly Task__Output[],
   nodes: readonly Node__Output[],
   context: ReconcileContext,
 ): ReconcilePlan {
   const plan = emptyPlan();
+  const tasks = tasksOf(service, serviceTasks);
   if (service.spec?.mode !== 'global') return plan;
   const nowMs = context.restarts.clock.now();
   const nodesById = new Map(nodes.map((node) => [node.meta?.id ?? '', node]));

@@ -19,7 +19,7 @@ import { leaveReason, mustLeaveNode, nodeCondition } from './node-failure';
 import type { ReconcileContext } from './reconcile-context';
 import { emptyPlan, type ReconcilePlan, wakeAt } from './reconcile-plan';
 import { slotKeyOf } from './restart-supervisor';
-import { isLive, newTask, observedState, shutDownTask } from './task-factory';
+import { isLive, newTask, observedState, shutDownTask, tasksOf } from './task-factory';
 import { planHistoryCleanup } from './task-history';
 import { isTerminal, TaskState } from './task-state';
 
@@ -88,17 +88,20 @@ class JobRun {
   private readonly nowMs: number;
   private readonly nodesById: Map<string, Node__Output>;
   private readonly updated = new Map<string, Task__Output>();
+  private readonly tasks: readonly Task__Output[];
 
   constructor(
     private readonly service: Service__Output,
-    private readonly tasks: readonly Task__Output[],
+    serviceTasks: readonly Task__Output[],
     nodes: readonly Node__Output[],
     private readonly context: ReconcileContext,
     options: JobOptions,
   ) {
+    this.tasks = tasksOf(service, serviceTasks);
     this.nowMs = context.restarts.clock.now();
     this.nodesById = new Map(nodes.map((node) => [node.meta?.id ?? '', node]));
-    this.iteration = options.jobIteration ?? tasks.reduce((max, task) => Math.max(max, task.jobIteration), 0);
+    this.iteration =
+      options.jobIteration ?? this.tasks.reduce((max, task) => Math.max(max, task.jobIteration), 0);
   }
 
   node(nodeId: string): Node__Output | undefined {

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { RestartSupervisor } from './restart-supervisor';
 
 export interface ReconcileContext {
+  /** Restart decisions; its clock is the reconcile's only source of time. */
   readonly restarts: RestartSupervisor;
   /** Unique task IDs; injected so tests and simulations are deterministic. */
   readonly newTaskId: () => string;

@@ -17,7 +17,7 @@ import { MinHeap } from '../scheduler/min-heap';
 import { leaveReason, mustLeaveNode, nodeCondition } from './node-failure';
 import type { ReconcileContext } from './reconcile-context';
 import { emptyPlan, type ReconcilePlan, wakeAt } from './reconcile-plan';
-import { isLive, newTask, observedState, shutDownTask } from './task-factory';
+import { isLive, newTask, observedState, shutDownTask, tasksOf } from './task-factory';
 import { planHistoryCleanup } from './task-history';
 import { isTerminal, TaskState, taskStateRank } from './task-state';
 
@@ -29,11 +29,12 @@ interface Slot {
 
 export function reconcileReplicated(
   service: Service__Output,
-  tasks: readonly Task__Output[],
+  serviceTasks: readonly Task__Output[],
   nodes: readonly Node__Output[],
   context: ReconcileContext,
 ): ReconcilePlan {
   const plan = emptyPlan();
+  const tasks = tasksOf(service, serviceTasks);
   const replicas = service.spec?.replicated?.replicas;
   if (replicas === undefined || service.spec?.mode !== 'replicated') return plan;
   const nowMs = context.restarts.clock.now();

@@ -33,6 +33,12 @@ export function newTask(service: Service__Output, options: NewTaskOptions): Task
   };
 }
 
+/** The tasks of `service` among `tasks`: reconcilers ignore anything else they are handed. */
+export function tasksOf(service: Service__Output, tasks: readonly Task__Output[]): Task__Output[] {
+  const id = service.meta?.id ?? '';
+  return tasks.filter((task) => task.serviceId === id);
+}
+
 /** Whether the task is meant to run (desired state running or before). */
 export function isLive(task: Task__Output): boolean {
   return taskStateRank(task.desiredState) <= taskStateRank(TaskState.Running);

@@ -93,7 +93,8 @@ export class Scheduler {
   /**
    * Places `pending` tasks and records the placements in this view (so the next batch sees them).
    * Tasks with a node already set (global services) are checked against that node only. Tasks not
-   * desired to run are skipped.
+   * desired to run are skipped. If writing a decision to the store fails, give the scheduler the task
+   * as it is in the store again (`setTask`), which takes the placement back.
    */
   schedule(pending: readonly Task__Output[]): ScheduleResult {
     const result: ScheduleResult = { assignments: new Map(), unschedulable: new Map() };

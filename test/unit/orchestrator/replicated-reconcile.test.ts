@@ -285,6 +285,13 @@ describe('replicated reconcile', () => {
     });
   });
 
+  it('ignores tasks of other services it is handed', () => {
+    const stranger = task({ id: 'x', serviceId: 'other', slot: 1, nodeId: 'a' });
+    const plan = reconcileReplicated(web({ replicas: 1 }), [stranger], nodes, reconcileContext());
+    expect(plan.create.map((t) => [t.serviceId, t.slot])).toEqual([['svc', 1]]);
+    expect(plan.update).toEqual([]);
+  });
+
   it('ignores services that are not replicated', () => {
     const global = service('svc', serviceSpec({ global: true }));
     expect(reconcileReplicated(global, [], nodes, reconcileContext()).create).toEqual([]);
