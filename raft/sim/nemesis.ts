@@ -1,12 +1,12 @@
 // The fault injector: at random moments of the fault phase it crashes a node, partitions the
-// network (symmetric splits, an isolated leader, one-way link cuts), makes links lossy, or asks
+// network (symmetric splits, an isolated leader, a bridge, one-way link cuts), makes links lossy, or asks
 // the leader to hand over leadership. Crashes inside Ready handling are injected separately by the
 // simulation (see Simulation.crashPoint); this module owns the faults from outside a node.
 
 import type { Prng } from './prng';
 import type { ClusterControl } from './simulation';
 
-type FaultAction = 'crash' | 'partition' | 'asymmetric' | 'isolateLeader' | 'lossy' | 'transfer';
+type FaultAction = 'crash' | 'partition' | 'bridge' | 'asymmetric' | 'isolateLeader' | 'lossy' | 'transfer';
 
 export class Nemesis {
   constructor(
@@ -26,7 +26,10 @@ export class Nemesis {
         if (up.length === 0) return;
         // The leader is the most interesting victim: favour it.
         const leader = c.leader();
-        const victim = leader !== undefined && this.random.chance(0.4) ? leader : this.random.pick(up);
+        const victim =
+          leader !== undefined && this.random.chance(c.scenario.leaderCrashBias)
+            ? leader
+            : this.random.pick(up);
         c.trace(`nemesis crash ${victim.id}`);
         c.crash(victim);
         return;
@@ -37,6 +40,16 @@ export class Nemesis {
         const groups = [shuffled.slice(0, cut), shuffled.slice(cut)];
         c.network.partition(groups);
         c.trace(`nemesis partition ${groups.map((g) => g.join(',')).join(' | ')}`);
+        c.healAfter(this.random.between(pLo, pHi));
+        return;
+      }
+      case 'bridge': {
+        // Two nodes cannot talk to each other but both reach the rest: a non-transitive network,
+        // where each side may elect a leader with the help of the nodes in the middle.
+        if (ids.length < 3) return;
+        const [a, b] = this.random.shuffle(ids);
+        c.network.partition([[a!], [b!]]);
+        c.trace(`nemesis bridge: ${a} x ${b}`);
         c.healAfter(this.random.between(pLo, pHi));
         return;
       }

@@ -7,7 +7,7 @@
 
 import { decodeConfChange, MemoryStorage, ProposalDroppedError, RawNode } from '../index';
 import type { ConfChange, ConfState, Entry, Message, RaftBug, Ready, Snapshot } from '../types';
-import { ConfChangeType, EntryType, NONE, Role } from '../types';
+import { ConfChangeType, EntryType, MessageType, NONE, Role } from '../types';
 import type { SimDisk } from './disk';
 import type { ClientRequest, ClientResponse, Envelope } from './envelope';
 import { encodeCommand, KvStore } from './kv-store';
@@ -41,6 +41,8 @@ export interface NodeConfig {
   keepEntries: number;
   maxSizePerMsg: number;
   maxInflightMsgs: number;
+  preVote: boolean;
+  checkQuorum: boolean;
   bugs: ReadonlySet<RaftBug>;
 }
 
@@ -71,6 +73,8 @@ export class SimNode {
   private confState: ConfState = { voters: [], learners: [] };
   private snapshotIndex = 0;
   private term = 0;
+  /** The commit index of the last hard state handed out. */
+  private commit = 0;
   /** Leader as last reported by softState (NONE when unknown). */
   leader: string = NONE;
   role: Role = Role.Follower;
@@ -139,6 +143,7 @@ export class SimNode {
     this.snapshotIndex = durable.snapshot?.meta.index ?? 0;
     this.confState = storage.initialState().confState;
     this.term = durable.hardState.term;
+    this.commit = hardState.commit;
     this.leader = NONE;
     this.role = Role.Follower;
     this.raw = new RawNode({
@@ -149,8 +154,8 @@ export class SimNode {
       applied: kv.applied,
       maxSizePerMsg: this.config.maxSizePerMsg,
       maxInflightMsgs: this.config.maxInflightMsgs,
-      checkQuorum: true,
-      preVote: true,
+      checkQuorum: this.config.checkQuorum,
+      preVote: this.config.preVote,
       random: () => this.random.float(),
       bugs: this.config.bugs,
     });
@@ -294,6 +299,26 @@ export class SimNode {
         monitor.onLeader(this.id, this.term, storage);
       }
     }
+    if (rd.hardState !== undefined) {
+      const persistedEnd = Math.max(
+        rd.snapshot?.meta.index ?? 0,
+        rd.entries.length > 0 ? rd.entries[rd.entries.length - 1]!.index : storage.lastIndex(),
+      );
+      if (rd.hardState.commit > persistedEnd) {
+        monitor.report(
+          'durability',
+          `${this.id} (${this.role}, term ${this.term}) hands out commit ${rd.hardState.commit} while its durable log ends at ${persistedEnd}`,
+        );
+      } else if (this.role === Role.Leader && rd.hardState.commit > this.commit) {
+        monitor.onLeaderCommit(
+          this.id,
+          this.term,
+          rd.hardState.commit,
+          termAt(storage, rd, rd.hardState.commit),
+        );
+      }
+      this.commit = rd.hardState.commit;
+    }
     const crashAt = this.host.crashPoint(this.id, rd);
     if (crashAt === 'before-persist') return this.crashNow(crashAt);
 
@@ -312,7 +337,14 @@ export class SimNode {
 
     // 2. Send.
     const cut = crashAt === 'mid-send' ? this.random.int(rd.messages.length + 1) : rd.messages.length;
-    for (let i = 0; i < cut; i++) this.sendRaft(rd.messages[i]!);
+    for (let i = 0; i < cut; i++) {
+      const m = rd.messages[i]!;
+      if (m.type === MessageType.VoteResponse && !m.reject) {
+        this.host.trace(`${this.id} votes for ${m.to} in term ${m.term}`);
+        monitor.onVoteGranted(this.id, m.term, m.to);
+      }
+      this.sendRaft(m);
+    }
     if (crashAt === 'mid-send' || crashAt === 'after-send') return this.crashNow(crashAt);
 
     // 3. Apply.
@@ -426,6 +458,17 @@ export class SimNode {
     if (compactTo > storage.firstIndex() - 1) storage.compact(compactTo);
     this.snapshotIndex = kv.applied;
     this.host.trace(`${this.id} snapshot ${kv.applied} compact ${compactTo}`);
+  }
+}
+
+/** The term of the entry at `index`, from this Ready's entries or the persisted log, if known. */
+function termAt(storage: MemoryStorage, rd: Ready, index: number): number | undefined {
+  const fresh = rd.entries.find((e) => e.index === index);
+  if (fresh !== undefined) return fresh.term;
+  try {
+    return storage.term(index);
+  } catch {
+    return undefined;
   }
 }
 

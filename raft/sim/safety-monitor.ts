@@ -2,6 +2,10 @@
 // happen. Each one is a property from the Raft paper (Figure 3) or a client-visible promise:
 //
 //  - election safety:      at most one leader per term;
+//  - vote safety:          a server grants at most one vote per term, crashes included (§5.2: the
+//                          root of election safety, and visible even when no second leader wins);
+//  - commitment rule:      a leader advances its commit index only to an entry of its own term
+//                          (§5.4.2, Figure 8: older entries commit indirectly, never by counting);
 //  - log matching:         two persisted entries with the same index and term are the same entry
 //                          and follow the same history (same previous term, by induction);
 //  - leader completeness:  a leader's log holds every entry committed before its term;
@@ -16,6 +20,8 @@ import { digestBytes } from './digest';
 
 export type ViolationKind =
   | 'election-safety'
+  | 'vote-safety'
+  | 'commitment-rule'
   | 'log-matching'
   | 'leader-completeness'
   | 'state-machine-safety'
@@ -40,6 +46,8 @@ interface AppliedEntry {
 export class SafetyMonitor {
   readonly violations: Violation[] = [];
   private readonly leaders = new Map<number, string>();
+  /** "voter/term" → the candidate that voter granted its vote to. */
+  private readonly votes = new Map<string, string>();
   /** "index/term" → fingerprint of a persisted entry (previous term, type, data). */
   private readonly persisted = new Map<string, { fingerprint: string; node: string }>();
   /** Index → what was applied there (dense from the first applied index up). */
@@ -92,6 +100,26 @@ export class SafetyMonitor {
         );
       }
       return;
+    }
+  }
+
+  /** A leader of `term` advanced its commit index to `index`, whose entry has term `entryTerm`. */
+  onLeaderCommit(node: string, term: number, index: number, entryTerm: number | undefined): void {
+    if (entryTerm !== undefined && entryTerm !== term) {
+      this.report(
+        'commitment-rule',
+        `${node}, leader of term ${term}, advanced its commit index to ${index}, whose persisted entry has term ${entryTerm}`,
+      );
+    }
+  }
+
+  /** A node sent a vote grant (a real vote, not a pre-vote) to `candidate` in `term`. */
+  onVoteGranted(voter: string, term: number, candidate: string): void {
+    const key = `${voter}/${term}`;
+    const earlier = this.votes.get(key);
+    if (earlier === undefined) this.votes.set(key, candidate);
+    else if (earlier !== candidate) {
+      this.report('vote-safety', `${voter} voted for both ${earlier} and ${candidate} in term ${term}`);
     }
   }
 

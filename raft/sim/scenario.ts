@@ -6,7 +6,13 @@ import type { RaftBug } from '../types';
 import type { LinkFaults } from './network';
 import { Prng } from './prng';
 
-export type ProfileName = 'mixed' | 'crash-heavy' | 'partition-heavy' | 'membership';
+export type ProfileName =
+  | 'mixed'
+  | 'crash-heavy'
+  | 'partition-heavy'
+  | 'membership'
+  | 'election-storm'
+  | 'leader-churn';
 
 export interface Scenario {
   seed: number;
@@ -17,13 +23,18 @@ export interface Scenario {
   tickMs: number;
   electionTick: number;
   heartbeatTick: number;
+  /** Raft's pre-vote and check-quorum (leader lease) options, both on in production. */
+  preVote: boolean;
+  checkQuorum: boolean;
   /** Link behaviour in calm and in lossy phases. */
   calmLink: LinkFaults;
   lossyLink: LinkFaults;
   /** Probability that handling one Ready crashes the node at a random point. */
   crashPerReady: number;
-  /** The same, for a Ready that grants a vote or commits client commands. */
-  crashPerCriticalReady: number;
+  /** The same, for a Ready that persists or applies client commands. */
+  crashOnCommandReady: number;
+  /** The same, for a Ready that grants a vote. */
+  crashOnVoteGrant: number;
   /** Bytes of entries per Append: small values split catch-up into many messages. */
   maxSizePerMsg: number;
   /** Gap between fault actions. */
@@ -37,6 +48,8 @@ export interface Scenario {
     lossy: number;
     transfer: number;
   };
+  /** Probability that a nemesis crash picks the leader rather than any node. */
+  leaderCrashBias: number;
   downtimeMs: [number, number];
   partitionMs: [number, number];
   /** Gap between membership changes, or undefined for a fixed membership. */
@@ -56,7 +69,14 @@ export interface ScenarioOverrides {
 
 export const DEFAULT_TICKS = 600;
 
-const PROFILES: readonly ProfileName[] = ['mixed', 'crash-heavy', 'partition-heavy', 'membership'];
+const PROFILES: readonly ProfileName[] = [
+  'mixed',
+  'crash-heavy',
+  'partition-heavy',
+  'membership',
+  'election-storm',
+  'leader-churn',
+];
 
 export function scenarioFor(seed: number, overrides: ScenarioOverrides = {}): Scenario {
   // A separate stream from the run's own, so choosing the scenario never shifts the run's draws.
@@ -71,6 +91,8 @@ export function scenarioFor(seed: number, overrides: ScenarioOverrides = {}): Sc
     tickMs: 10,
     electionTick: 10,
     heartbeatTick: 2,
+    preVote: true,
+    checkQuorum: true,
     calmLink: {
       dropRate: 0.01,
       duplicateRate: 0.01,
@@ -88,10 +110,12 @@ export function scenarioFor(seed: number, overrides: ScenarioOverrides = {}): Sc
       slowDelayMs: 150,
     },
     crashPerReady: 0.002,
-    crashPerCriticalReady: 0.01,
+    crashOnCommandReady: 0.01,
+    crashOnVoteGrant: 0.02,
     maxSizePerMsg: r.pick([100, 400, 4096]),
     faultEveryMs: [60, 400],
-    faults: { crash: 3, partition: 2, asymmetric: 1, isolateLeader: 2, lossy: 1, transfer: 1 },
+    faults: { crash: 3, partition: 2, bridge: 1, asymmetric: 1, isolateLeader: 2, lossy: 1, transfer: 1 },
+    leaderCrashBias: 0.4,
     downtimeMs: [5, 400],
     partitionMs: [50, 600],
     membershipEveryMs: undefined,
@@ -106,16 +130,49 @@ export function scenarioFor(seed: number, overrides: ScenarioOverrides = {}): Sc
       return {
         ...base,
         crashPerReady: 0.01,
-        crashPerCriticalReady: 0.05,
+        crashOnCommandReady: 0.05,
+        crashOnVoteGrant: 0.1,
         faultEveryMs: [30, 200],
-        faults: { crash: 6, partition: 1, asymmetric: 0, isolateLeader: 2, lossy: 1, transfer: 1 },
+        faults: { crash: 6, partition: 1, bridge: 1, asymmetric: 0, isolateLeader: 2, lossy: 1, transfer: 1 },
         downtimeMs: [1, 150],
       };
     case 'partition-heavy':
       return {
         ...base,
         crashPerReady: 0.001,
-        faults: { crash: 1, partition: 4, asymmetric: 3, isolateLeader: 3, lossy: 2, transfer: 1 },
+        faults: { crash: 1, partition: 4, bridge: 3, asymmetric: 3, isolateLeader: 3, lossy: 2, transfer: 1 },
+      };
+    case 'election-storm':
+      // Leaders crash and the network bridges (two nodes cut from each other, both reaching the
+      // rest): two candidates often run in the same term, and voters crash right after granting a
+      // vote and come back within the same election.
+      return {
+        ...base,
+        initialVoters: overrides.nodes ?? 5,
+        crashPerReady: 0.005,
+        crashOnCommandReady: 0.02,
+        crashOnVoteGrant: 0.5,
+        faultEveryMs: [20, 150],
+        downtimeMs: [1, 20],
+        faults: { crash: 4, partition: 0, bridge: 4, asymmetric: 0, isolateLeader: 1, lossy: 0, transfer: 1 },
+      };
+    case 'leader-churn':
+      // The Raft paper's Figure 8 recipe: five nodes, leaders that crash or get cut off right after
+      // appending, and one entry per Append so that catching up a follower takes many round trips
+      // (old-term entries reach a majority before the new leader's own entry does).
+      return {
+        ...base,
+        initialVoters: overrides.nodes ?? 5,
+        maxSizePerMsg: 1,
+        clients: 5,
+        crashPerReady: 0.005,
+        crashOnCommandReady: 0.04,
+        crashOnVoteGrant: 0.02,
+        faultEveryMs: [20, 150],
+        faults: { crash: 4, partition: 1, bridge: 1, asymmetric: 1, isolateLeader: 4, lossy: 1, transfer: 1 },
+        leaderCrashBias: 0.8,
+        downtimeMs: [1, 80],
+        partitionMs: [30, 300],
       };
     case 'membership':
       return { ...base, membershipEveryMs: [100, 500], faults: { ...base.faults, transfer: 2 } };

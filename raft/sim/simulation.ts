@@ -8,7 +8,7 @@
 // Determinism: the only randomness is the seed's Prng; events fire in (time, insertion) order;
 // every collection iterated is keyed by data the run produced in a deterministic order.
 
-import type { ConfChange, ConfState, Ready } from '../types';
+import type { ConfChange, ConfState, Entry, Ready } from '../types';
 import { ConfChangeType, EntryType, MessageType } from '../types';
 import { SimClient } from './client';
 import { Digest } from './digest';
@@ -205,6 +205,8 @@ export class Simulation implements ClusterControl {
         keepEntries: s.keepEntries,
         maxSizePerMsg: s.maxSizePerMsg,
         maxInflightMsgs: 16,
+        preVote: s.preVote,
+        checkQuorum: s.checkQuorum,
         bugs: s.bugs,
       },
       {
@@ -261,16 +263,16 @@ export class Simulation implements ClusterControl {
 
   /**
    * Whether handling this Ready crashes, and where. Readies that carry a durability promise (a vote
-   * granted, client commands committed) are where a crash tells the most, so they crash more often.
+   * granted, client commands persisted or applied) are where a crash tells the most: they crash more often.
    */
   private crashPoint(ready: Ready): CrashPoint | undefined {
     if (!this.faultsActive) return undefined;
     const s = this.scenario;
-    const critical =
-      ready.messages.some((m) => m.type === MessageType.VoteResponse && !m.reject) ||
-      ready.entries.some((e) => e.type === EntryType.Normal && e.data.length > 0) ||
-      ready.committedEntries.some((e) => e.type === EntryType.Normal && e.data.length > 0);
-    if (!this.crashRandom.chance(critical ? s.crashPerCriticalReady : s.crashPerReady)) return undefined;
+    const isCommand = (e: Entry) => e.type === EntryType.Normal && e.data.length > 0;
+    let p = s.crashPerReady;
+    if (ready.entries.some(isCommand) || ready.committedEntries.some(isCommand)) p = s.crashOnCommandReady;
+    if (ready.messages.some((m) => m.type === MessageType.VoteResponse && !m.reject)) p = s.crashOnVoteGrant;
+    if (!this.crashRandom.chance(p)) return undefined;
     return this.crashRandom.pick(CRASH_POINTS);
   }
 
