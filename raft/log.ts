@@ -45,14 +45,25 @@ export class RaftLog {
     return this.unstable.maybeTerm(i) ?? this.storage.term(i);
   }
 
-  /** term(i), or 0 when i is outside the log (compacted or beyond the end). */
-  termOrZero(i: number): number {
+  /**
+   * term(i), or undefined when i is outside the log (compacted or beyond the end). Checks bounds first:
+   * this is on the hot path (every appended entry), where building exceptions would dominate.
+   */
+  maybeTerm(i: number): number | undefined {
+    if (i < this.firstIndex() - 1 || i > this.lastIndex()) return undefined;
+    const t = this.unstable.maybeTerm(i);
+    if (t !== undefined) return t;
     try {
-      return this.term(i);
+      return this.storage.term(i);
     } catch (err) {
-      if (err instanceof CompactedError || err instanceof UnavailableError) return 0;
+      if (err instanceof CompactedError || err instanceof UnavailableError) return undefined;
       throw err;
     }
+  }
+
+  /** term(i), or 0 when i is outside the log (compacted or beyond the end). */
+  termOrZero(i: number): number {
+    return this.maybeTerm(i) ?? 0;
   }
 
   lastTerm(): number {
@@ -60,12 +71,7 @@ export class RaftLog {
   }
 
   matchTerm(i: number, term: number): boolean {
-    try {
-      return this.term(i) === term;
-    } catch (err) {
-      if (err instanceof CompactedError || err instanceof UnavailableError) return false;
-      throw err;
-    }
+    return this.maybeTerm(i) === term;
   }
 
   /** §5.4.1: a log with (lastIndex, lastTerm) is at least as up-to-date as ours. */
@@ -128,13 +134,9 @@ export class RaftLog {
    */
   findConflictByTerm(index: number, term: number): { index: number; term: number } {
     for (let i = Math.min(index, this.lastIndex()); i > 0; i--) {
-      let t: number;
-      try {
-        t = this.term(i);
-      } catch (err) {
-        if (err instanceof CompactedError) return { index: i, term: 0 };
-        throw err;
-      }
+      const t = this.maybeTerm(i);
+      // Compacted: we cannot look further back; the snapshot covers the rest.
+      if (t === undefined) return { index: i, term: 0 };
       if (t <= term) return { index: i, term: t };
     }
     return { index: 0, term: 0 };

@@ -1,7 +1,7 @@
 // Scripted interactions whose full trace (every Ready and every message) is checked in under
 // testdata/. A change in the core's behaviour shows up as a readable diff. After an intended change,
 // regenerate with ORCH_UPDATE_TRACES=1 npx jest test/unit/raft/trace.test.ts and review the diff.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ConfChangeType,
@@ -76,7 +76,7 @@ class TracingNetwork extends TestNetwork {
 function expectTrace(name: string, trace: string[]): void {
   const file = join(__dirname, 'testdata', `${name}.trace`);
   const actual = `${trace.join('\n')}\n`;
-  if (process.env['ORCH_UPDATE_TRACES'] === '1' || !existsSync(file)) writeFileSync(file, actual);
+  if (process.env['ORCH_UPDATE_TRACES'] === '1') writeFileSync(file, actual);
   expect(actual).toBe(readFileSync(file, 'utf8'));
 }
 
