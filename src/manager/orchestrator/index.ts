@@ -16,6 +16,7 @@ export {
 } from './node-failure';
 export { type ReconcileContext, randomTaskId } from './reconcile-context';
 export { emptyPlan, isEmptyPlan, type ReconcilePlan } from './reconcile-plan';
+export { planServiceRemoval, reconcileService } from './reconcile-service';
 export { reconcileReplicated } from './replicated-reconcile';
 export {
   type Clock,

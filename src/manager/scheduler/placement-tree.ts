@@ -6,7 +6,8 @@
 // values before they spread over nodes inside a branch. Greedy "fewest first" placement one task at
 // a time gives the same counts as an even split and also copes with branches that fill up: a branch
 // with no node left that fits is dropped and the rest share its tasks.
-// Every step is O(log n) through heaps; nothing here scans all nodes per task.
+// Every step is O(log n) through heaps; only groups of at most two tasks scan the nodes instead, once
+// per task, which is cheaper than building a heap they would barely use.
 
 import type { SpreadPreference } from '../spec/spec-preference';
 import { MinHeap } from './min-heap';

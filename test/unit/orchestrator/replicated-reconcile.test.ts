@@ -1,5 +1,10 @@
 import type { Task__Output } from '../../../src/api/gen/types/orch/objects/Task';
-import { reconcileReplicated, TaskState } from '../../../src/manager/orchestrator';
+import {
+  planServiceRemoval,
+  reconcileReplicated,
+  reconcileService,
+  TaskState,
+} from '../../../src/manager/orchestrator';
 import { node, type SpecOptions, service, serviceSpec, task } from '../scheduler/cluster-fixtures';
 import { reconcileContext } from './orchestrator-fixtures';
 
@@ -295,5 +300,32 @@ describe('replicated reconcile', () => {
   it('ignores services that are not replicated', () => {
     const global = service('svc', serviceSpec({ global: true }));
     expect(reconcileReplicated(global, [], nodes, reconcileContext()).create).toEqual([]);
+  });
+});
+
+describe('service removal', () => {
+  it('shuts down live tasks and deletes stopped ones until nothing is left', () => {
+    const tasks = [
+      running('r1', 1, 'a'),
+      task({ id: 'p2', slot: 2 }),
+      task({ id: 'h1', slot: 1, nodeId: 'a', desired: 'TASK_STATE_SHUTDOWN', state: 'TASK_STATE_FAILED' }),
+      task({ id: 'other', serviceId: 'keep', slot: 1, nodeId: 'a' }),
+    ];
+    const plan = planServiceRemoval('svc', tasks, 5);
+    expect(plan.update.map((t) => [t.meta!.id, t.desiredState, t.status?.state])).toEqual([
+      ['r1', TaskState.Shutdown, TaskState.Running],
+      ['p2', TaskState.Shutdown, TaskState.Shutdown],
+    ]);
+    // The pending task never reached an agent: it goes at once, with the stopped history.
+    expect(plan.delete).toEqual(['h1', 'p2']);
+  });
+});
+
+describe('reconcileService', () => {
+  it('picks the reconciler of the service mode', () => {
+    const ctx = reconcileContext();
+    expect(reconcileService(web({ replicas: 2 }), [], nodes, ctx).create.map((t) => t.slot)).toEqual([1, 2]);
+    const global = service('svc', serviceSpec({ global: true }));
+    expect(reconcileService(global, [], nodes, ctx).create.map((t) => t.nodeId)).toEqual(['a', 'b', 'c']);
   });
 });
