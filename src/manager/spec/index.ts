@@ -11,6 +11,7 @@ export {
   parseConstraint,
   parseConstraints,
 } from './spec-constraint';
+export { parseCount, parseScaleArgument } from './spec-count';
 export { formatNanoCpus, NANO_CPUS_PER_CPU, parseNanoCpus } from './spec-cpu';
 export { formatDurationMs, parseDurationMs } from './spec-duration';
 export { SpecError } from './spec-error';

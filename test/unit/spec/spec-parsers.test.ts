@@ -3,10 +3,12 @@ import {
   formatMemoryBytes,
   formatNanoCpus,
   formatRestartCondition,
+  parseCount,
   parseDurationMs,
   parseMemoryBytes,
   parseNanoCpus,
   parseRestartCondition,
+  parseScaleArgument,
   SpecError,
 } from '../../../src/manager/spec';
 
@@ -144,6 +146,34 @@ describe('parseRestartCondition', () => {
   it('rejects other values listing the accepted ones', () => {
     expect(errorOf(() => parseRestartCondition('always', '--restart-condition')).message).toBe(
       '--restart-condition: invalid restart condition "always": expected none, on-failure or any',
+    );
+  });
+});
+
+describe('parseCount', () => {
+  it('accepts whole numbers from 0', () => {
+    expect(parseCount('0')).toBe(0);
+    expect(parseCount(' 12 ', '--replicas')).toBe(12);
+  });
+
+  it.each(['', '-1', '1.5', 'three', '1e3'])('rejects %j naming the flag', (text) => {
+    expect(errorOf(() => parseCount(text, '--replicas')).message).toBe(
+      `--replicas: invalid number ${JSON.stringify(text)}: expected a whole number of at least 0`,
+    );
+  });
+});
+
+describe('parseScaleArgument', () => {
+  it('reads SERVICE=REPLICAS', () => {
+    expect(parseScaleArgument('web=5')).toEqual({ service: 'web', replicas: 5 });
+  });
+
+  it('names the argument when it is malformed', () => {
+    expect(errorOf(() => parseScaleArgument('web')).message).toBe(
+      '"web": invalid scale argument: expected SERVICE=REPLICAS, e.g. web=5',
+    );
+    expect(errorOf(() => parseScaleArgument('web=lots')).message).toBe(
+      'web replicas: invalid number "lots": expected a whole number of at least 0',
     );
   });
 });
