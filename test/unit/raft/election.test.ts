@@ -80,6 +80,20 @@ describe('raft election (§5.2)', () => {
     expect(net.raw('a').status()).toMatchObject({ role: Role.Follower, term: 3, leader: 'b' });
   });
 
+  it('answers a stale leader with the current term so that it steps down', () => {
+    const net = new TestNetwork(['a', 'b', 'c']);
+    net.campaign('a');
+    net.isolate('a');
+    const leader = net.tickUntilLeader(200, ['b', 'c']);
+    net.heal();
+    // a still believes it leads term 2; its heartbeats are answered with term 3.
+    expect(net.raw('a').status()).toMatchObject({ role: Role.Leader, term: 2 });
+    net.raw('a').tick();
+    net.stabilize();
+    expect(net.raw('a').status()).toMatchObject({ role: Role.Follower, term: 3 });
+    expect(net.raw(leader).status()).toMatchObject({ role: Role.Leader, term: 3 });
+  });
+
   it('ignores vote requests and responses from earlier terms', () => {
     const net = new TestNetwork(['a', 'b', 'c']);
     net.campaign('a');

@@ -1,4 +1,4 @@
-import { ConfChangeType, MemoryStorage, ProposalDroppedError, Role } from '../../../raft/index';
+import { ConfChangeType, MemoryStorage, MessageType, ProposalDroppedError, Role } from '../../../raft/index';
 import { TestNetwork, text } from './network';
 
 describe('raft membership changes (§6, one server at a time)', () => {
@@ -140,5 +140,25 @@ describe('raft membership changes (§6, one server at a time)', () => {
     expect(() => net.raw('b').proposeConfChange({ type: ConfChangeType.AddLearner, nodeId: 'd' })).toThrow(
       ProposalDroppedError,
     );
+  });
+
+  it('a leader ignores responses from nodes outside its configuration', () => {
+    const net = new TestNetwork(['a', 'b', 'c']);
+    net.campaign('a');
+    const before = net.raw('a').status();
+    net.raw('a').step({
+      type: MessageType.AppendResponse,
+      from: 'stranger',
+      to: 'a',
+      term: before.term,
+      logTerm: 0,
+      index: 100,
+      entries: [],
+      commit: 0,
+      reject: false,
+      rejectHint: 0,
+    });
+    expect(net.raw('a').hasReady()).toBe(false);
+    expect(net.raw('a').status()).toEqual(before);
   });
 });
