@@ -5,15 +5,15 @@
 // streams demultiplexed logs. Restarts are orch's business: the engine's restart policy is off.
 import { hostname as osHostname } from 'node:os';
 import { Readable } from 'node:stream';
-import pino, { type Logger } from 'pino';
+import { type Logger, silentLogger } from '../../common/logger';
 import { DockerEngine, engineMessage } from './docker';
 import { dockerCreateOptions } from './docker-container-spec';
 import { observedFromInspect } from './docker-observed';
 import {
   ContainerNotFoundError,
-  ExecutorError,
   FinalExecutorError,
   ImageNotFoundError,
+  TaskNodeMismatchError,
   TemporaryExecutorError,
 } from './errors';
 import type {
@@ -47,7 +47,7 @@ export class DockerExecutor implements Executor {
   constructor(options: DockerExecutorOptions) {
     this.nodeId = options.nodeId;
     this.engine = options.engine ?? new DockerEngine();
-    this.logger = (options.logger ?? pino({ level: 'silent' })).child({
+    this.logger = (options.logger ?? silentLogger()).child({
       module: 'executor',
       node: this.nodeId,
     });
@@ -68,7 +68,7 @@ export class DockerExecutor implements Executor {
 
   controller(task: ExecutorTask): TaskController {
     if (task.nodeId !== this.nodeId) {
-      throw new ExecutorTaskNodeMismatchError(task.id, task.nodeId, this.nodeId);
+      throw new TaskNodeMismatchError(task.id, task.nodeId, this.nodeId);
     }
     return new DockerTaskController(this.engine, task, this.logger.child({ task: task.id }));
   }
@@ -96,15 +96,6 @@ export class DockerExecutor implements Executor {
 
   async close(): Promise<void> {
     // dockerode holds no connection between requests; containers keep running on purpose.
-  }
-}
-
-/** A controller was asked for a task assigned to another node. */
-export class ExecutorTaskNodeMismatchError extends ExecutorError {
-  override name = 'ExecutorTaskNodeMismatchError';
-  readonly temporary = false;
-  constructor(taskId: string, taskNode: string, executorNode: string) {
-    super(`task ${taskId} is assigned to node ${taskNode}, not to this executor's node ${executorNode}`);
   }
 }
 

@@ -60,6 +60,14 @@ export class TaskExitError extends FinalExecutorError {
   }
 }
 
+/** A controller was asked for a task assigned to another node than the executor's. */
+export class TaskNodeMismatchError extends FinalExecutorError {
+  override name = 'TaskNodeMismatchError';
+  constructor(taskId: string, taskNode: string, executorNode: string) {
+    super(`task ${taskId} is assigned to node ${taskNode}, not to this executor's node ${executorNode}`);
+  }
+}
+
 /** True for errors the agent should retry the step for (anything not known to be final is final). */
 export function isTemporary(err: unknown): boolean {
   return err instanceof ExecutorError && err.temporary;

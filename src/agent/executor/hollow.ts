@@ -3,8 +3,13 @@
 // rules and raises the same errors as the Docker executor, with behaviour (start delay, run time,
 // seeded failures, stop delay) taken from a HollowBehaviour. Logs are generated from the container's
 // state, not stored. Time comes from the engine's shared scheduler: no timer per task.
-import pino, { type Logger } from 'pino';
-import { ContainerNotFoundError, ContainerStartError, ExecutorError, ImageNotFoundError } from './errors';
+import { type Logger, silentLogger } from '../../common/logger';
+import {
+  ContainerNotFoundError,
+  ContainerStartError,
+  ImageNotFoundError,
+  TaskNodeMismatchError,
+} from './errors';
 import type {
   Executor,
   ExitStatus,
@@ -43,24 +48,31 @@ export interface HollowExecutorOptions {
   logger?: Logger;
 }
 
+/** What every controller of one hollow node shares (one object per node, not per task). */
+interface HollowNode {
+  readonly engine: HollowEngine;
+  readonly behaviourFor: (task: ExecutorTask) => HollowBehaviour;
+  readonly missingImages: ReadonlySet<string>;
+  readonly logger: Logger;
+}
+
 export class HollowExecutor implements Executor {
   readonly nodeId: string;
   readonly engine: HollowEngine;
-  private readonly behaviourFor: (task: ExecutorTask) => HollowBehaviour;
+  private readonly node: HollowNode;
   private readonly description: NodeDescriptionInfo;
-  private readonly missingImages: ReadonlySet<string>;
-  private readonly logger: Logger;
 
   constructor(options: HollowExecutorOptions) {
     this.nodeId = options.nodeId;
     this.engine = options.engine;
     const behaviour = options.behaviour;
+    let behaviourFor: (task: ExecutorTask) => HollowBehaviour;
     if (typeof behaviour === 'function') {
-      this.behaviourFor = (task) => ({ ...DEFAULT_HOLLOW_BEHAVIOUR, ...behaviour(task) });
+      behaviourFor = (task) => ({ ...DEFAULT_HOLLOW_BEHAVIOUR, ...behaviour(task) });
     } else {
       // One shared object for every task: nothing allocated per task.
       const shared: HollowBehaviour = { ...DEFAULT_HOLLOW_BEHAVIOUR, ...behaviour };
-      this.behaviourFor = () => shared;
+      behaviourFor = () => shared;
     }
     this.description = {
       hostname: `hollow-${options.nodeId}`,
@@ -71,11 +83,12 @@ export class HollowExecutor implements Executor {
       engineVersion: 'hollow',
       ...options.description,
     };
-    this.missingImages = new Set(options.missingImages ?? []);
-    this.logger = (options.logger ?? pino({ level: 'silent' })).child({
-      module: 'hollow-executor',
-      node: this.nodeId,
-    });
+    this.node = {
+      engine: this.engine,
+      behaviourFor,
+      missingImages: new Set(options.missingImages ?? []),
+      logger: (options.logger ?? silentLogger()).child({ module: 'hollow-executor', node: this.nodeId }),
+    };
   }
 
   async describe(): Promise<NodeDescriptionInfo> {
@@ -84,9 +97,9 @@ export class HollowExecutor implements Executor {
 
   controller(task: ExecutorTask): TaskController {
     if (task.nodeId !== this.nodeId) {
-      throw new HollowNodeMismatchError(task.id, task.nodeId, this.nodeId);
+      throw new TaskNodeMismatchError(task.id, task.nodeId, this.nodeId);
     }
-    return new HollowTaskController(this, task);
+    return new HollowTaskController(this.node, task);
   }
 
   async listTasks(): Promise<ObservedTask[]> {
@@ -102,29 +115,6 @@ export class HollowExecutor implements Executor {
 
   async close(): Promise<void> {
     // The engine (and its scheduler) is shared by every hollow node; its owner closes it.
-  }
-
-  /** @internal */
-  behaviour(task: ExecutorTask): HollowBehaviour {
-    return this.behaviourFor(task);
-  }
-
-  /** @internal */
-  imageMissing(image: string): boolean {
-    return this.missingImages.has(image);
-  }
-
-  /** @internal */
-  log(): Logger {
-    return this.logger;
-  }
-}
-
-export class HollowNodeMismatchError extends ExecutorError {
-  override name = 'HollowNodeMismatchError';
-  readonly temporary = false;
-  constructor(taskId: string, taskNode: string, executorNode: string) {
-    super(`task ${taskId} is assigned to node ${taskNode}, not to this executor's node ${executorNode}`);
   }
 }
 
@@ -174,8 +164,9 @@ async function stopContainer(
     exitContainer(engine, container, killed ? KILLED_EXIT_CODE : 0);
     return;
   }
-  if (!container.stopping) {
-    // A stop replaces the task's own deadline (a finite run) with the stop's.
+  const stopAtMs = engine.scheduler.now() + exitAfterMs;
+  // A task about to end by itself (a finite run due before the stop takes effect) just ends.
+  if (!container.stopping && !(container.timer && container.timer.atMs <= stopAtMs)) {
     if (container.timer) engine.scheduler.cancel(container.timer);
     container.stopping = true;
     container.timer = engine.scheduler.schedule(exitAfterMs, () => {
@@ -190,14 +181,14 @@ export class HollowTaskController implements TaskController {
   readonly taskId: string;
 
   constructor(
-    private readonly executor: HollowExecutor,
+    private readonly node: HollowNode,
     private readonly task: ExecutorTask,
   ) {
     this.taskId = task.id;
   }
 
   private get engine(): HollowEngine {
-    return this.executor.engine;
+    return this.node.engine;
   }
 
   private find(): HollowContainer | undefined {
@@ -213,11 +204,11 @@ export class HollowTaskController implements TaskController {
   async prepare(options: Waitable = {}): Promise<void> {
     options.signal?.throwIfAborted();
     if (this.find()) return;
-    if (this.executor.imageMissing(this.task.spec.image)) throw new ImageNotFoundError(this.task.spec.image);
+    if (this.node.missingImages.has(this.task.spec.image)) throw new ImageNotFoundError(this.task.spec.image);
     const container: HollowContainer = {
       id: this.engine.newContainerId(),
       task: this.task,
-      behaviour: this.executor.behaviour(this.task),
+      behaviour: this.node.behaviourFor(this.task),
       state: 'created',
       exitCode: 0,
       err: '',
@@ -243,7 +234,7 @@ export class HollowTaskController implements TaskController {
     const fails =
       behaviour.failureRate > 0 && hollowRandom(behaviour.seed, this.task.id) < behaviour.failureRate;
     if (fails && behaviour.failureMode === 'start') {
-      this.executor.log().debug({ task: this.task.id }, 'simulated start failure');
+      this.node.logger.debug({ task: this.task.id }, 'simulated start failure');
       const error = new ContainerStartError('hollow: simulated start failure');
       exitContainer(this.engine, container, 128, error.message);
       throw error;

@@ -16,6 +16,7 @@ export {
   ImageNotFoundError,
   isTemporary,
   TaskExitError,
+  TaskNodeMismatchError,
   TemporaryExecutorError,
 } from './errors';
 export type {

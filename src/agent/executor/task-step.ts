@@ -5,7 +5,7 @@
 // (rejected before the task started, failed after) or a retry for errors that are only temporary.
 // The caller (the agent) loops: report the status when it changed, retry later on `retry`, wait for
 // a new desired state on `noop`, stop on `dead`.
-import type { Logger } from 'pino';
+import type { Logger } from '../../common/logger';
 import { ExecutorError, FinalExecutorError, isTemporary, TaskExitError } from './errors';
 import type { TaskController, Waitable } from './executor';
 import type { BoundPort, ExecutorTask, TaskStatusLike } from './task-spec';
