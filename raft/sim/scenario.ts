@@ -43,6 +43,7 @@ export interface Scenario {
   faults: {
     crash: number;
     partition: number;
+    bridge: number;
     asymmetric: number;
     isolateLeader: number;
     lossy: number;
