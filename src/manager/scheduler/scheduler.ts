@@ -39,6 +39,12 @@ export class Scheduler {
   private readonly nodes = new Map<string, NodeInfo>();
   /** Task ID → ID of the node holding its footprint. */
   private readonly taskNodes = new Map<string, string>();
+  /**
+   * Placements this scheduler made that the store has not confirmed yet: task ID → the task's
+   * meta.version when it was placed. An older or equal version of the task arriving (a watch event
+   * queued before the assignment was written) must not take the placement back.
+   */
+  private readonly unconfirmed = new Map<string, number>();
   /** Service ID → the nodes running at least one active task of it; most nodes hold none of a service. */
   private readonly serviceNodes = new Map<string, Set<NodeInfo>>();
   private readonly pipeline: FilterPipeline;
@@ -63,15 +69,36 @@ export class Scheduler {
     else info.node = undefined;
   }
 
-  /** Adds or updates a task: what it takes from its node follows its node and state. */
+  /**
+   * Adds or updates a task: what it takes from its node follows its node and state. A version of a
+   * task this scheduler placed that is not newer than the one it placed is ignored (it predates the
+   * assignment); see revertPlacement for a placement whose write failed.
+   */
   setTask(task: Task__Output): void {
     const id = task.meta?.id ?? '';
-    this.removeTask(id);
+    const placedAt = this.unconfirmed.get(id);
+    if (placedAt !== undefined) {
+      if ((task.meta?.version ?? 0) <= placedAt) return;
+      this.unconfirmed.delete(id);
+    }
+    this.dropFootprint(id);
     const footprint = taskFootprint(task);
     if (footprint) this.addFootprint(task.nodeId, footprint);
   }
 
+  /** Forgets a task (deleted from the store). */
   removeTask(taskId: string): void {
+    this.unconfirmed.delete(taskId);
+    this.dropFootprint(taskId);
+  }
+
+  /** Takes back a placement made by schedule() whose write to the store failed. */
+  revertPlacement(taskId: string): void {
+    if (!this.unconfirmed.delete(taskId)) return;
+    this.dropFootprint(taskId);
+  }
+
+  private dropFootprint(taskId: string): void {
     const nodeId = this.taskNodes.get(taskId);
     if (nodeId === undefined) return;
     this.taskNodes.delete(taskId);
@@ -93,8 +120,7 @@ export class Scheduler {
   /**
    * Places `pending` tasks and records the placements in this view (so the next batch sees them).
    * Tasks with a node already set (global services) are checked against that node only. Tasks not
-   * desired to run are skipped. If writing a decision to the store fails, give the scheduler the task
-   * as it is in the store again (`setTask`), which takes the placement back.
+   * desired to run are skipped. If writing an assignment to the store fails, call revertPlacement.
    */
   schedule(pending: readonly Task__Output[]): ScheduleResult {
     const result: ScheduleResult = { assignments: new Map(), unschedulable: new Map() };
@@ -166,6 +192,7 @@ export class Scheduler {
       const node = placer.place();
       if (!node) break;
       result.assignments.set(taskIdOf(task), node.id);
+      this.unconfirmed.set(taskIdOf(task), task.meta?.version ?? 0);
       placed += 1;
     }
     if (placed === tasks.length) return;
@@ -190,6 +217,7 @@ export class Scheduler {
     } else if (this.pipeline.process(info)) {
       this.addFootprint(info.id, footprintOf(task, requirements));
       result.assignments.set(id, info.id);
+      this.unconfirmed.set(id, task.meta?.version ?? 0);
     } else {
       result.unschedulable.set(id, this.pipeline.noSuitableNode());
     }

@@ -270,6 +270,43 @@ describe('scheduler', () => {
       expect(scheduler.schedule(pendingTasks(1, spec)).unschedulable.get('t00001')).toBe('no suitable node');
     });
 
+    it('keeps its placement when a stale version of the task arrives, and takes it back on request', () => {
+      const scheduler = new Scheduler();
+      const spec = serviceSpec({ reserveCpus: 4 });
+      scheduler.setNode(node('a'));
+      const pending = {
+        ...task({ id: 'p', spec }),
+        meta: { id: 'p', version: 7, createdAtMs: 0, updatedAtMs: 0 },
+      };
+      expect(scheduler.schedule([pending]).assignments.get('p')).toBe('a');
+      scheduler.setTask(pending); // an event from before the assignment
+      expect(scheduler.nodeInfo('a')?.availableNanoCpus).toBe(0);
+
+      const assigned = {
+        ...pending,
+        nodeId: 'a',
+        meta: { ...pending.meta, version: 8 },
+        status: { ...pending.status!, state: 'TASK_STATE_ASSIGNED' as const },
+      };
+      scheduler.setTask(assigned); // the assignment, confirmed
+      expect(scheduler.nodeInfo('a')?.availableNanoCpus).toBe(0);
+      scheduler.revertPlacement('p'); // confirmed: nothing to take back
+      expect(scheduler.nodeInfo('a')?.availableNanoCpus).toBe(0);
+
+      const other = {
+        ...task({ id: 'q', spec }),
+        meta: { id: 'q', version: 9, createdAtMs: 0, updatedAtMs: 0 },
+      };
+      scheduler.setTask({
+        ...assigned,
+        status: { ...assigned.status!, state: 'TASK_STATE_COMPLETE' as const },
+        meta: { ...assigned.meta, version: 10 },
+      });
+      expect(scheduler.schedule([other]).assignments.get('q')).toBe('a');
+      scheduler.revertPlacement('q'); // its write failed
+      expect(scheduler.nodeInfo('a')?.availableNanoCpus).toBe(4e9);
+    });
+
     it('skips tasks that are not desired to run', () => {
       const scheduler = new Scheduler();
       scheduler.setNode(node('a'));
