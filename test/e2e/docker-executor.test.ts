@@ -142,16 +142,16 @@ describeDocker('docker executor against the real engine', () => {
   });
 
   it('shuts down with the stop signal, and kills what ignores it after the grace period', async () => {
-    const graceful = makeTask({
-      args: ['sh', '-c', 'trap "exit 0" USR1; while true; do sleep 0.1; done'],
+    const loop = 'while true; do sleep 0.1; done';
+    const onTerm = makeTask({ args: ['sh', '-c', `trap "exit 0" TERM; ${loop}`] });
+    const customSignal = makeTask({
+      args: ['sh', '-c', `trap "exit 0" USR1; ${loop}`],
       stopSignal: 'SIGUSR1',
     });
-    const stubborn = makeTask({
-      args: ['sh', '-c', 'trap "" TERM; while true; do sleep 0.1; done'],
-      stopGracePeriodMs: 1000,
-    });
+    const stubborn = makeTask({ args: ['sh', '-c', `trap "" TERM; ${loop}`], stopGracePeriodMs: 1000 });
+    const tasks = [onTerm, customSignal, stubborn];
     await Promise.all(
-      [graceful, stubborn].map(async (task) => {
+      tasks.map(async (task) => {
         const controller = executor.controller(task);
         await stepUntil(task, controller, 'TASK_STATE_RUNNING');
         task.desiredState = 'TASK_STATE_SHUTDOWN';
@@ -159,13 +159,13 @@ describeDocker('docker executor against the real engine', () => {
         expect(result.status).toMatchObject({ state: 'TASK_STATE_SHUTDOWN', message: 'shutdown' });
       }),
     );
-    const [gracefulInfo, stubbornInfo] = await Promise.all(
-      [graceful, stubborn].map((t) => engine.inspect(t.status.containerId)),
+    const [onTermInfo, customInfo, stubbornInfo] = await Promise.all(
+      tasks.map((t) => engine.inspect(t.status.containerId)),
     );
-    const config = (info: typeof gracefulInfo) =>
-      info.Config as { StopSignal?: string; StopTimeout?: number };
-    expect(config(gracefulInfo).StopSignal).toBe('SIGUSR1');
-    expect(gracefulInfo.State.ExitCode).toBe(0); // the trap ran
+    const config = (info: typeof onTermInfo) => info.Config as { StopSignal?: string; StopTimeout?: number };
+    expect(onTermInfo.State.ExitCode).toBe(0); // the TERM trap ran
+    expect(config(customInfo).StopSignal).toBe('SIGUSR1');
+    expect(customInfo.State.ExitCode).toBe(0); // the USR1 trap ran
     expect(config(stubbornInfo).StopTimeout).toBe(1);
     expect(stubbornInfo.State.ExitCode).toBe(137); // SIGKILL after the grace period
   });
