@@ -8,6 +8,7 @@ import { type CAClient, caProtos } from './ca-grpc';
 import { errorFromStatus } from './ca-status';
 import { createKeyAndCertificateRequest } from './certificate-request';
 import { caDigestOfDer, parseJoinToken } from './join-token';
+import type { NodeCertificateProvider, NodeTLSMaterial } from './node-certificate-provider';
 import { type NodeRole, roleFromWire } from './node-identity';
 import { verifyNodeCertificate } from './root-ca';
 import {
@@ -15,8 +16,6 @@ import {
   createPinnedRootChannelCredentials,
   createUnverifiedChannelCredentials,
   NODE_CHANNEL_OPTIONS,
-  type NodeCertificateProvider,
-  type NodeTLSMaterial,
 } from './tls-credentials';
 import { publicKeyDerOfPrivateKeyPem } from './x509-crypto';
 import { x509 } from './x509-lib';

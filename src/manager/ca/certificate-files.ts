@@ -6,8 +6,8 @@ import { constants } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidCertificateError } from './ca-errors';
+import type { NodeTLSMaterial } from './node-certificate-provider';
 import { verifyNodeCertificate } from './root-ca';
-import type { NodeTLSMaterial } from './tls-credentials';
 import { publicKeyDerOfPrivateKeyPem } from './x509-crypto';
 import { x509 } from './x509-lib';
 

@@ -4,8 +4,8 @@
 import type { Logger } from 'pino';
 import { CertificateRevokedError, UnknownNodeError } from './ca-errors';
 import { type Clock, type ClockTimer, systemClock } from './clock';
+import type { NodeCertificateProvider, NodeTLSMaterial } from './node-certificate-provider';
 import type { NodeRole } from './node-identity';
-import type { NodeCertificateProvider, NodeTLSMaterial } from './tls-credentials';
 import { x509 } from './x509-lib';
 
 /** Renewal falls between these fractions of the lifetime having passed. */

@@ -4,9 +4,9 @@
 import type { ClusterCAState, IssuedCertificateRecord } from './ca-store';
 import { createKeyAndCertificateRequest } from './certificate-request';
 import { generateJoinSecrets, joinTokensFor } from './join-token';
+import type { NodeTLSMaterial } from './node-certificate-provider';
 import { type NodeRole, newRandomId } from './node-identity';
 import { DEFAULT_NODE_CERT_VALIDITY_MS, DEFAULT_ROOT_CA_VALIDITY_MS, RootCA } from './root-ca';
-import type { NodeTLSMaterial } from './tls-credentials';
 
 export interface InitializeClusterOptions {
   /** The first manager's advertise address (host:port). */

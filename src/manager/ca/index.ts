@@ -78,6 +78,7 @@ export {
   roleForSecret,
   rotateJoinSecret,
 } from './join-token';
+export { NodeCertificateProvider, type NodeTLSMaterial } from './node-certificate-provider';
 export {
   isValidNodeId,
   NODE_ROLES,
@@ -100,9 +101,7 @@ export {
   createNodeServerCredentials,
   MANAGER_SERVER_NAME,
   NODE_CHANNEL_OPTIONS,
-  NodeCertificateProvider,
   type NodeChannelCredentialsOptions,
   type NodeServerCredentialsOptions,
-  type NodeTLSMaterial,
   ServerIdentityError,
 } from './tls-credentials';

@@ -10,8 +10,8 @@ import {
 } from '../../../src/manager/ca/certificate-files';
 import { createKeyAndCertificateRequest } from '../../../src/manager/ca/certificate-request';
 import { initializeCluster } from '../../../src/manager/ca/cluster-init';
+import type { NodeTLSMaterial } from '../../../src/manager/ca/node-certificate-provider';
 import { RootCA } from '../../../src/manager/ca/root-ca';
-import type { NodeTLSMaterial } from '../../../src/manager/ca/tls-credentials';
 
 describe('node TLS files', () => {
   let dir: string;

@@ -7,9 +7,12 @@ import {
 } from '../../../src/manager/ca/certificate-renewer';
 import { createKeyAndCertificateRequest } from '../../../src/manager/ca/certificate-request';
 import { initializeCluster } from '../../../src/manager/ca/cluster-init';
+import {
+  NodeCertificateProvider,
+  type NodeTLSMaterial,
+} from '../../../src/manager/ca/node-certificate-provider';
 import type { NodeRole } from '../../../src/manager/ca/node-identity';
 import { RootCA } from '../../../src/manager/ca/root-ca';
-import { NodeCertificateProvider, type NodeTLSMaterial } from '../../../src/manager/ca/tls-credentials';
 import { FakeClock } from './fake-clock';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
