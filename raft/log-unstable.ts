@@ -60,7 +60,8 @@ export class UnstableLog {
   truncateAndAppend(ents: readonly Entry[]): void {
     const first = ents[0]!.index;
     if (first === this.offset + this.entries.length) {
-      this.entries = this.entries.concat(ents);
+      // In place, so that many proposals between two Readys cost O(1) each (Ready hands out a copy).
+      for (const e of ents) this.entries.push(e);
     } else if (first <= this.offset) {
       // Replaces the whole unstable tail (and possibly stable entries: storage will be overwritten too).
       this.offset = first;

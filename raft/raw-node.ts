@@ -132,7 +132,8 @@ export class RawNode {
   /** The next batch of work. Handle it in the order documented on Ready, then call advance() exactly once. */
   ready(): Ready {
     const r = this.raft;
-    const entries = this.entriesToPersist();
+    // A copy: the unstable tail keeps growing in place while the caller persists this batch.
+    const entries = this.entriesToPersist().slice();
     const committedEntries = r.log.nextCommittedEntries();
     const rd: Ready = {
       readStates: r.readStates,
@@ -222,7 +223,7 @@ export class RawNode {
     return status;
   }
 
-  /** Unstable entries this Ready asks the caller to persist. */
+  /** Unstable entries the next Ready asks the caller to persist (a view: copy before handing out). */
   private entriesToPersist(): Entry[] {
     const r = this.raft;
     const entries = r.log.unstableEntries();
