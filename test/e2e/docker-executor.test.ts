@@ -198,6 +198,26 @@ describeDocker('docker executor against the real engine', () => {
     });
   });
 
+  it('places secrets and configs as files, with their owner and mode, before the task starts', async () => {
+    const task = makeTask({
+      args: [
+        'sh',
+        '-c',
+        'cat /run/secrets/db_pass; cat /etc/app.conf; stat -c "%a %u" /run/secrets/db_pass /tmp',
+      ],
+      user: '65534',
+      files: [
+        { path: '/run/secrets/db_pass', data: Buffer.from('s3cret\n'), uid: 65534, gid: 65534, mode: 0o400 },
+        { path: '/etc/app.conf', data: Buffer.from('mode=fast\n'), mode: 0o444 },
+      ],
+    });
+    const controller = executor.controller(task);
+    await stepUntil(task, controller, 'TASK_STATE_COMPLETE');
+    expect(task.status.state).toBe('TASK_STATE_COMPLETE');
+    const lines = (await collect(controller.logs())).map((e) => e.line);
+    expect(lines).toEqual(['s3cret', 'mode=fast', '400 65534', '1777 0']);
+  });
+
   it('runs with the env, workdir, user and hostname of the spec', async () => {
     const task = makeTask({
       args: ['sh', '-c', 'echo "$GREETING"; pwd; id -u; hostname'],

@@ -27,6 +27,7 @@ import type {
   Waitable,
 } from './executor';
 import { LogLineQueue } from './log-lines';
+import { tarArchive } from './task-files';
 import type { ExecutorTask } from './task-spec';
 
 export interface DockerExecutorOptions {
@@ -121,6 +122,9 @@ export class DockerTaskController implements TaskController {
       const aliases = this.task.serviceName ? [this.task.serviceName] : [];
       for (const network of this.task.spec.networks.slice(1)) {
         await this.engine.connectNetwork(network, id, aliases, options);
+      }
+      if (this.task.spec.files.length > 0) {
+        await this.engine.putArchive(id, tarArchive(this.task.spec.files), '/', options);
       }
     } catch (err) {
       // A half-prepared container would be adopted as prepared on the next step: take it away.

@@ -168,6 +168,13 @@ export class DockerEngine {
     }
   }
 
+  /** Extracts a tar archive into the container's filesystem at `path` (the container may be stopped). */
+  async putArchive(id: string, archive: Buffer, path: string, options: Waitable = {}): Promise<void> {
+    await this.call(id, 'copying files into container', options, (c) =>
+      c.putArchive(archive, { path, abortSignal: options.signal } as { path: string }),
+    );
+  }
+
   async start(id: string, options: Waitable = {}): Promise<void> {
     try {
       await this.docker.getContainer(id).start({ abortSignal: options.signal });

@@ -33,6 +33,14 @@ export { HollowExecutor, type HollowExecutorOptions } from './hollow';
 export { DEFAULT_HOLLOW_BEHAVIOUR, type HollowBehaviour, HollowEngine } from './hollow-engine';
 export { HollowScheduler } from './hollow-scheduler';
 export {
+  type FileReference,
+  MissingTaskFileError,
+  SECRETS_DIR,
+  type TaskFile,
+  tarArchive,
+  taskFilesFromProto,
+} from './task-files';
+export {
   type BoundPort,
   boundPortsToProto,
   containerName,

@@ -9,6 +9,7 @@ import type { PullPolicy__Output } from '../../api/gen/types/orch/objects/PullPo
 import type { Task__Output } from '../../api/gen/types/orch/objects/Task';
 import type { TaskState__Output } from '../../api/gen/types/orch/objects/TaskState';
 import type { TaskStatus__Output } from '../../api/gen/types/orch/objects/TaskStatus';
+import type { TaskFile } from './task-files';
 
 /** When the executor may fetch an image from a registry. Swarm's default is `missing`. */
 export type PullPolicy = 'missing' | 'always' | 'never';
@@ -86,6 +87,8 @@ export interface TaskRunSpec {
   /** Allocate a TTY: logs are then one raw stream (all `stdout`). */
   tty: boolean;
   healthcheck?: HealthcheckSpec;
+  /** Secrets and configs as files, placed in the container before it starts (see task-files.ts). */
+  files: TaskFile[];
 }
 
 /** The observed-status fields the executor reads and writes; other fields of the caller's status pass through. */
@@ -120,6 +123,7 @@ export function defaultTaskRunSpec(image: string, overrides: Partial<TaskRunSpec
     ports: [],
     networks: [],
     tty: false,
+    files: [],
     ...overrides,
   };
 }
@@ -166,7 +170,10 @@ export interface FromProtoOptions {
    * routing mesh to reach the task. Without it only host-mode ports are published.
    */
   ingressHostIp?: string;
-  /** Wins over what the proto says, e.g. networks as the engine names them, or volume labels. */
+  /**
+   * Wins over what the proto says: networks as the engine names them, volume labels, and `files`
+   * (the task's secrets and configs, from taskFilesFromProto with the data the agent holds).
+   */
   extra?: Partial<TaskRunSpec>;
 }
 
