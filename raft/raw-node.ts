@@ -151,6 +151,7 @@ export class RawNode {
       this.prevSoftState = soft;
     }
     const hs = this.hardStateToPersist();
+    // Bug 'vote-not-persisted': remember the vote left out, so the next Ready carries it.
     if (hs.vote !== r.vote) this.hiddenVote = { term: r.term, vote: r.vote };
     if (!hardStateEqual(hs, this.prevHardState)) {
       rd.hardState = hs;

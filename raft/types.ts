@@ -130,7 +130,10 @@ export interface Ready {
   snapshot?: Snapshot;
   committedEntries: Entry[];
   messages: Message[];
-  /** True when hardState's term or vote changed or entries are not empty: an fsync is required. */
+  /**
+   * True when hardState's term or vote changed, entries are not empty or a snapshot is present: an fsync
+   * is required.
+   */
   mustSync: boolean;
 }
 
