@@ -1,6 +1,7 @@
 // Randomized runs of the in-test network (seeded, so every run is reproducible): random ticks,
 // proposals, message loss, partitions, crash-restarts and compactions, checking Raft's safety
-// properties after every step and liveness once the network heals.
+// properties (election safety and state machine safety after every step; log matching and leader
+// completeness at the end) and liveness once the network heals.
 import {
   type Entry,
   EntryType,
@@ -113,6 +114,38 @@ function run(
     check();
   }
 
+  // Log matching (§5.3): logs that agree on an entry's term agree on everything before it.
+  const logs = ids.map((id) => {
+    const storage = net.node(id).storage;
+    return {
+      id,
+      first: storage.firstIndex(),
+      entries: storage.entries(storage.firstIndex(), storage.lastIndex() + 1),
+    };
+  });
+  for (const a of logs) {
+    for (const b of logs) {
+      if (a.id >= b.id) continue;
+      const from = Math.max(a.first, b.first);
+      const to = Math.min(a.first + a.entries.length, b.first + b.entries.length) - 1;
+      let matchedFrom = to + 1;
+      for (let i = to; i >= from; i--) {
+        const x = a.entries[i - a.first]!;
+        const y = b.entries[i - b.first]!;
+        if (x.term === y.term) matchedFrom = i;
+        else if (matchedFrom <= to) {
+          violations.push({ kind: 'log-matching', detail: `${a.id}/${b.id} differ at ${i} below a match` });
+          break;
+        }
+      }
+      for (let i = matchedFrom; i <= to; i++) {
+        if (key(a.entries[i - a.first]!) !== key(b.entries[i - b.first]!)) {
+          violations.push({ kind: 'log-matching', detail: `${a.id}/${b.id} same term, other data at ${i}` });
+        }
+      }
+    }
+  }
+
   // Liveness: once healed, a leader emerges and a new proposal reaches every node.
   net.heal();
   net.stabilize();
@@ -124,6 +157,15 @@ function run(
     [...net.nodes.values()].every((node) => node.committed.some((e) => str(e.data) === 'final'));
   for (let i = 0; i < 100 && !appliedFinal(); i++) net.tick(1);
   check();
+  // Leader completeness: every entry ever committed is in the final leader's log (unless compacted).
+  const leaderStorage = net.node(leader).storage;
+  for (const [index, committedKey] of committedAt) {
+    if (index < leaderStorage.firstIndex() || index > leaderStorage.lastIndex()) continue;
+    const [e] = leaderStorage.entries(index, index + 1);
+    if (key(e!) !== committedKey) {
+      violations.push({ kind: 'leader-completeness', detail: `${leader} lacks committed entry ${index}` });
+    }
+  }
   for (const node of net.nodes.values()) {
     if (!node.committed.some((e) => str(e.data) === 'final')) {
       violations.push({ kind: 'liveness', detail: `${node.id} did not apply the final entry` });
@@ -133,7 +175,7 @@ function run(
 }
 
 describe('raft safety under random faults', () => {
-  it('keeps election safety and state machine safety, and recovers once healed (12 seeds)', () => {
+  it('keeps election safety, log matching, leader completeness and state machine safety, and recovers (12 seeds)', () => {
     for (let seed = 1; seed <= 12; seed++) {
       const { violations, applied } = run(seed, 600);
       expect({ seed, violations }).toEqual({ seed, violations: [] });
