@@ -30,6 +30,9 @@ import { LogLineQueue } from './log-lines';
 import { tarArchive } from './task-files';
 import type { ExecutorTask } from './task-spec';
 
+/** Container inspections listTasks() runs at once. */
+const LIST_CONCURRENCY = 8;
+
 export interface DockerExecutorOptions {
   /** The node whose tasks this executor runs (label orch.node.id). */
   nodeId: string;
@@ -76,15 +79,21 @@ export class DockerExecutor implements Executor {
 
   async listTasks(options: Waitable = {}): Promise<ObservedTask[]> {
     const ids = await this.engine.listNodeContainers(this.nodeId, options);
-    const observed: ObservedTask[] = [];
-    for (const id of ids) {
-      try {
-        observed.push(observedFromInspect(await this.engine.inspect(id, options)));
-      } catch (err) {
-        if (!(err instanceof ContainerNotFoundError)) throw err; // removed since the listing
+    const observed: Array<ObservedTask | undefined> = new Array(ids.length);
+    // A few inspections at a time: an agent restarting with many tasks should not wait on each in turn.
+    let next = 0;
+    const worker = async () => {
+      while (next < ids.length) {
+        const index = next++;
+        try {
+          observed[index] = observedFromInspect(await this.engine.inspect(ids[index], options));
+        } catch (err) {
+          if (!(err instanceof ContainerNotFoundError)) throw err; // removed since the listing
+        }
       }
-    }
-    return observed;
+    };
+    await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, ids.length) }, worker));
+    return observed.filter((o): o is ObservedTask => o !== undefined);
   }
 
   async removeTask(taskId: string, options: Waitable = {}): Promise<void> {
