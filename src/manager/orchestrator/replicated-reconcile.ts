@@ -97,8 +97,16 @@ export function reconcileReplicated(
     }
   } else if (occupied.length > replicas) {
     for (const slot of slotsToRemove(occupied, occupied.length - replicas)) {
-      for (const task of slot.live) shutDown(task, 'service scaled down');
+      for (const task of slot.live) {
+        // A replacement created above is simply not created; only stored tasks are shut down.
+        const created = plan.create.indexOf(task);
+        if (created >= 0) plan.create.splice(created, 1);
+        else shutDown(task, 'service scaled down');
+      }
       slot.live = [];
+      // Nor was the slot restarted, if that was why its task was new.
+      const key = String(slot.slot);
+      plan.restarts.splice(0, plan.restarts.length, ...plan.restarts.filter((r) => r.slotKey !== key));
     }
   }
 

@@ -104,6 +104,27 @@ describe('replicated reconcile', () => {
       });
     });
 
+    it('does not create a replacement only to remove it when scaling down at the same time', () => {
+      const down = [node('a', { state: 'down' }), node('b'), node('c')];
+      const tasks = [running('t1', 1, 'a'), running('t2', 2, 'b'), running('t3', 3, 'c')];
+      const plan = reconcileReplicated(web({ replicas: 2 }), tasks, down, reconcileContext());
+      expect(plan.create).toEqual([]);
+      expect(plan.update.map((t) => [t.meta!.id, t.desiredState])).toEqual([['t1', TaskState.Shutdown]]);
+    });
+
+    it('does not restart a failed slot that scaling down removes', () => {
+      const failed = task({ id: 'f3', slot: 3, nodeId: 'c', state: 'TASK_STATE_FAILED', timestampMs: 1 });
+      const plan = reconcileReplicated(
+        web({ replicas: 2 }),
+        [running('t1', 1, 'a'), running('t2', 2, 'b'), failed],
+        nodes,
+        reconcileContext(),
+      );
+      expect(plan.create).toEqual([]);
+      expect(plan.restarts).toEqual([]);
+      expect(plan.update.map((t) => [t.meta!.id, t.desiredState])).toEqual([['f3', TaskState.Shutdown]]);
+    });
+
     it('deletes the history of removed slots once their tasks have stopped', () => {
       const svc = web({ replicas: 1 });
       const tasks = [
