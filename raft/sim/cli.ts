@@ -77,7 +77,14 @@ async function main(argv: string[]): Promise<number> {
 
   if (o.trace) {
     for (let seed = o.from; seed < o.from + o.seeds; seed++) {
-      const result = runSimulation({ seed, nodes: o.nodes, steps: o.steps, bug, trace: true });
+      const result = runSimulation({
+        seed,
+        nodes: o.nodes,
+        steps: o.steps,
+        bug,
+        trace: true,
+        stopOnViolation: true,
+      });
       for (const line of result.trace ?? []) console.log(line);
       console.log(`digest ${result.digest} ${JSON.stringify(result.stats)}`);
       report(result);
