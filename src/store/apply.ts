@@ -7,8 +7,9 @@ import type { ActionKind, DecodedAction } from './codec';
 import { freezeObject } from './codec';
 import { InvalidObjectError } from './errors';
 import type { ObjectEvent } from './events';
-import { type StoredObject, TABLE_NAMES, type TableName } from './objects';
+import { type ObjectTypes, type StoredObject, TABLE_NAMES, type TableName } from './objects';
 import { SCHEMAS, type TableSchema, validateObject } from './schema';
+import { shareEqual } from './structural-sharing';
 import { TableOverlay } from './table-overlay';
 import { TableState } from './table-state';
 import type { TableStates } from './transaction';
@@ -74,11 +75,26 @@ export function applyActions(
     meta.version = index;
     meta.createdAtMs = current?.meta?.createdAtMs ?? timestampMs;
     meta.updatedAtMs = timestampMs;
-    const object = freezeObject(action.object);
+    const object = freezeObject(shareWithStored(states, action.table, action.object, current));
     state.put(object);
     events.push(event(action.kind, action.table, object, current, index));
   }
   return events;
+}
+
+/** Reuses equal subtrees of the previous version (and a task's service spec): see structural-sharing.ts. */
+function shareWithStored(
+  states: TableStates,
+  table: TableName,
+  object: StoredObject,
+  current: StoredObject | undefined,
+): StoredObject {
+  if (table === 'tasks') {
+    const task = object as ObjectTypes['tasks'];
+    const service = states.services.get(task.serviceId);
+    if (task.spec !== null && service?.spec) task.spec = shareEqual(task.spec, service.spec);
+  }
+  return current === undefined ? object : shareEqual(object, current);
 }
 
 function event(

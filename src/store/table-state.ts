@@ -12,9 +12,18 @@ export class TableState<T extends StoredObject> {
   private readonly names = new Map<string, string>();
   /** index name → key → IDs. Invariant: an ID is under key k of index i iff schema.indexes[i](object) yields k. */
   private readonly indexes = new Map<string, Map<string, Set<string>>>();
+  /** The same indexes as a list with their key functions, for the per-change loops. */
+  private readonly indexList: ReadonlyArray<{
+    keysOf: (object: T) => IndexKeys;
+    byKey: Map<string, Set<string>>;
+  }>;
 
   constructor(readonly schema: TableSchema<T>) {
-    for (const index of Object.keys(schema.indexes)) this.indexes.set(index, new Map());
+    this.indexList = Object.entries(schema.indexes).map(([index, keysOf]) => {
+      const byKey = new Map<string, Set<string>>();
+      this.indexes.set(index, byKey);
+      return { keysOf, byKey };
+    });
   }
 
   get size(): number {
@@ -68,8 +77,7 @@ export class TableState<T extends StoredObject> {
       }
       this.names.set(newKey, id);
     }
-    for (const [index, keysOf] of Object.entries(this.schema.indexes)) {
-      const byKey = this.indexes.get(index)!;
+    for (const { keysOf, byKey } of this.indexList) {
       const newKeys = keysOf(object);
       if (old !== undefined) {
         const oldKeys = keysOf(old);
@@ -89,10 +97,8 @@ export class TableState<T extends StoredObject> {
       const key = nameKey(this.schema.uniqueName(old));
       if (this.names.get(key) === id) this.names.delete(key);
     }
-    for (const [index, keysOf] of Object.entries(this.schema.indexes)) {
-      const byKey = this.indexes.get(index)!;
+    for (const { keysOf, byKey } of this.indexList)
       forEachKey(keysOf(old), (key) => removeFrom(byKey, key, id));
-    }
     return old;
   }
 

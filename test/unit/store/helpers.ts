@@ -50,7 +50,16 @@ export class QueuedProposer implements Proposer {
 
 export function service(name: string, extra: Partial<ServiceInput> = {}): ServiceInput {
   return {
-    spec: { name, container: { image: 'orch/busybox:latest' }, replicated: { replicas: 1 } },
+    spec: {
+      name,
+      labels: { 'com.example.tier': 'front' },
+      container: { image: 'orch/busybox:latest', command: ['httpd', '-f', '-p', '80'], env: ['MODE=prod'] },
+      resources: { reservations: { nanoCpus: 100_000_000, memoryBytes: 64 * 1024 * 1024 } },
+      placement: { constraints: ['node.role==worker'] },
+      restartPolicy: { condition: 'RESTART_CONDITION_ANY', delayMs: 5000 },
+      endpoint: { ports: [{ targetPort: 80, publishedPort: 8080 }] },
+      replicated: { replicas: 1 },
+    },
     ...extra,
   };
 }
