@@ -33,22 +33,29 @@ export interface RestoredEvent {
 
 export type StoreEvent = ObjectEvent | CommitEvent | RestoredEvent;
 
-export interface EventFilter {
+/** The change events of some tables only: what a subscriber with `tables: [...]` receives. */
+export type ObjectEventOf<K extends TableName> = Extract<ObjectEvent, { readonly table: K }>;
+export type StoreEventOf<K extends TableName> = ObjectEventOf<K> | CommitEvent | RestoredEvent;
+
+/** What a subscriber wants; with `tables`, the events it receives are typed for those tables. */
+export interface EventFilter<K extends TableName = TableName> {
   /** Only changes to these tables (default: all). */
-  tables?: readonly TableName[];
+  tables?: readonly K[];
   /** Only these kinds of change (default: all). */
   types?: readonly ChangeKind[];
-  /** Any further condition, e.g. `(e) => e.table === 'tasks' && e.object.nodeId === nodeId`. */
-  filter?: (event: ObjectEvent) => boolean;
+  /** Any further condition, e.g. `(e) => e.object.nodeId === nodeId` with `tables: ['tasks']`. */
+  filter?: (event: ObjectEventOf<K>) => boolean;
   /** Also deliver a commit event after each applied entry (default false). */
   commits?: boolean;
 }
 
 /** Whether a subscriber with this filter wants the event. Restored events always pass. */
-export function eventMatches(filter: EventFilter, event: StoreEvent): boolean {
+export function eventMatches<K extends TableName>(filter: EventFilter<K>, event: StoreEvent): boolean {
   if (event.type === 'restored') return true;
   if (event.type === 'commit') return filter.commits === true;
-  if (filter.tables !== undefined && !filter.tables.includes(event.table)) return false;
+  if (filter.tables !== undefined && !(filter.tables as readonly TableName[]).includes(event.table))
+    return false;
   if (filter.types !== undefined && !filter.types.includes(event.type)) return false;
-  return filter.filter === undefined || filter.filter(event);
+  // Past the table check, the event belongs to one of the filter's tables.
+  return filter.filter === undefined || filter.filter(event as ObjectEventOf<K>);
 }

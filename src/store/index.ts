@@ -15,7 +15,16 @@ export {
   VersionConflictError,
   WatcherOverflowError,
 } from './errors';
-export type { ChangeKind, CommitEvent, EventFilter, ObjectEvent, RestoredEvent, StoreEvent } from './events';
+export type {
+  ChangeKind,
+  CommitEvent,
+  EventFilter,
+  ObjectEvent,
+  ObjectEventOf,
+  RestoredEvent,
+  StoreEvent,
+  StoreEventOf,
+} from './events';
 export { generateId } from './identity';
 export {
   DEFAULT_MAX_CHANGES_PER_BATCH_TRANSACTION,

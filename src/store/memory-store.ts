@@ -16,7 +16,7 @@ import {
   TransactionTooLargeError,
   WatcherOverflowError,
 } from './errors';
-import type { EventFilter, ObjectEvent, StoreEvent } from './events';
+import type { EventFilter, ObjectEvent, StoreEvent, StoreEventOf } from './events';
 import { TABLE_NAMES, type TableName } from './objects';
 import type { Proposer } from './proposer';
 import { encodeStoreSnapshot, loadStoreSnapshot } from './snapshot';
@@ -154,9 +154,9 @@ export class MemoryStore {
   }
 
   /** Subscribes to changes from now on, as an async iterator (see watcher.ts). */
-  watch(options: WatchOptions = {}): Watcher {
+  watch<K extends TableName = TableName>(options: WatchOptions<K> = {}): Watcher<K> {
     this.assertOpen();
-    const watcher = new Watcher(
+    const watcher = new Watcher<K>(
       options,
       options.maxQueuedEvents ?? this.maxQueuedEvents,
       options.signal,
@@ -173,9 +173,12 @@ export class MemoryStore {
    * Calls `listener` synchronously for each matching event as entries apply. It must be quick: the
    * store waits for it. Returns a handle to stop.
    */
-  subscribe(listener: (event: StoreEvent) => void, filter: EventFilter = {}): { close(): void } {
+  subscribe<K extends TableName = TableName>(
+    listener: (event: StoreEventOf<K>) => void,
+    filter: EventFilter<K> = {},
+  ): { close(): void } {
     this.assertOpen();
-    const subscriber = new Listener(filter, listener, this.logger, (l) => this.subscribers.delete(l));
+    const subscriber = new Listener<K>(filter, listener, this.logger, (l) => this.subscribers.delete(l));
     this.subscribers.add(subscriber);
     return subscriber;
   }
@@ -184,7 +187,10 @@ export class MemoryStore {
    * A view and a watcher that starts exactly after it: every change is either in what `fn` read or
    * delivered by the watcher, never both, never neither. This is how reconcilers start.
    */
-  viewAndWatch<R>(fn: (tx: ReadTx) => R, options: WatchOptions = {}): { result: R; watcher: Watcher } {
+  viewAndWatch<R, K extends TableName = TableName>(
+    fn: (tx: ReadTx) => R,
+    options: WatchOptions<K> = {},
+  ): { result: R; watcher: Watcher<K> } {
     const watcher = this.watch(options);
     try {
       return { result: this.view(fn), watcher };

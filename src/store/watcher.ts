@@ -4,7 +4,8 @@
 // synchronous callback run as each entry applies: it cannot fall behind, but it delays applying.
 import type { Logger } from 'pino';
 import { WatcherOverflowError } from './errors';
-import { type EventFilter, eventMatches, type StoreEvent } from './events';
+import { type EventFilter, eventMatches, type StoreEvent, type StoreEventOf } from './events';
+import type { TableName } from './objects';
 
 export interface Subscriber {
   deliver(event: StoreEvent): void;
@@ -12,7 +13,7 @@ export interface Subscriber {
   close(error?: Error): void;
 }
 
-export interface WatchOptions extends EventFilter {
+export interface WatchOptions<K extends TableName = TableName> extends EventFilter<K> {
   /** Events that may wait unread before the watcher is closed with WatcherOverflowError. */
   maxQueuedEvents?: number;
   /** Aborting ends the iteration (next() reports done). */
@@ -21,23 +22,25 @@ export interface WatchOptions extends EventFilter {
 
 export const DEFAULT_MAX_QUEUED_EVENTS = 65_536;
 
-type Waiter = { resolve: (r: IteratorResult<StoreEvent>) => void; reject: (e: Error) => void };
+type Waiter<E> = { resolve: (r: IteratorResult<E>) => void; reject: (e: Error) => void };
 
-export class Watcher implements AsyncIterableIterator<StoreEvent>, Subscriber {
-  private queue: StoreEvent[] = [];
+export class Watcher<K extends TableName = TableName>
+  implements AsyncIterableIterator<StoreEventOf<K>>, Subscriber
+{
+  private queue: StoreEventOf<K>[] = [];
   /** Index of the next unread event in `queue` (the array is compacted now and then). */
   private head = 0;
-  private waiter: Waiter | undefined;
+  private waiter: Waiter<StoreEventOf<K>> | undefined;
   private closed = false;
   private error: Error | undefined;
   private readonly limit: number;
   private readonly onAbort = (): void => this.close();
 
   constructor(
-    private readonly filter: EventFilter,
+    private readonly filter: EventFilter<K>,
     limit: number | undefined,
     private readonly signal: AbortSignal | undefined,
-    private readonly onClose: (watcher: Watcher, error: Error | undefined) => void,
+    private readonly onClose: (watcher: Watcher<K>, error: Error | undefined) => void,
   ) {
     this.limit = limit ?? DEFAULT_MAX_QUEUED_EVENTS;
     if (signal?.aborted) this.close();
@@ -64,20 +67,21 @@ export class Watcher implements AsyncIterableIterator<StoreEvent>, Subscriber {
       return;
     }
     if (!wanted) return;
+    const matching = event as StoreEventOf<K>; // the filter let it through: it is of our tables
     if (this.waiter !== undefined) {
       const waiter = this.waiter;
       this.waiter = undefined;
-      waiter.resolve({ value: event, done: false });
+      waiter.resolve({ value: matching, done: false });
       return;
     }
     if (this.queued >= this.limit) {
       this.close(new WatcherOverflowError(this.limit));
       return;
     }
-    this.queue.push(event);
+    this.queue.push(matching);
   }
 
-  next(): Promise<IteratorResult<StoreEvent>> {
+  next(): Promise<IteratorResult<StoreEventOf<K>>> {
     if (this.head < this.queue.length) {
       const event = this.queue[this.head++]!;
       if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
@@ -99,12 +103,12 @@ export class Watcher implements AsyncIterableIterator<StoreEvent>, Subscriber {
     });
   }
 
-  return(): Promise<IteratorResult<StoreEvent>> {
+  return(): Promise<IteratorResult<StoreEventOf<K>>> {
     this.close();
     return Promise.resolve({ value: undefined, done: true });
   }
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<StoreEvent> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<StoreEventOf<K>> {
     return this;
   }
 
@@ -132,20 +136,20 @@ export class Watcher implements AsyncIterableIterator<StoreEvent>, Subscriber {
 }
 
 /** A synchronous listener; exceptions it throws are logged and do not stop the store. */
-export class Listener implements Subscriber {
+export class Listener<K extends TableName = TableName> implements Subscriber {
   private closed = false;
 
   constructor(
-    private readonly filter: EventFilter,
-    private readonly listener: (event: StoreEvent) => void,
+    private readonly filter: EventFilter<K>,
+    private readonly listener: (event: StoreEventOf<K>) => void,
     private readonly logger: Logger,
-    private readonly onClose: (listener: Listener) => void,
+    private readonly onClose: (listener: Listener<K>) => void,
   ) {}
 
   deliver(event: StoreEvent): void {
     if (this.closed) return;
     try {
-      if (eventMatches(this.filter, event)) this.listener(event);
+      if (eventMatches(this.filter, event)) this.listener(event as StoreEventOf<K>);
     } catch (err) {
       this.logger.error({ err }, 'store listener threw; the event is not redelivered');
     }

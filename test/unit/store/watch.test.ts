@@ -64,7 +64,7 @@ describe('store watch', () => {
     const watcher = store.watch({
       tables: ['tasks'],
       types: ['update'],
-      filter: (e) => e.table === 'tasks' && e.object.nodeId === 'n1',
+      filter: (e) => e.object.nodeId === 'n1', // typed as a task event: tables narrows it
     });
     await store.update((tx) => {
       tx.services.create(service('web', { meta: { id: 's1' } }));
@@ -169,5 +169,21 @@ describe('store watch', () => {
     await expect(watcher.next()).rejects.toThrow('filter bug');
     await store.update((tx) => tx.tasks.create(task('s1', 2)));
     expect(store.view((tx) => tx.tasks.count())).toBe(2);
+  });
+
+  it("types the events of a table-filtered subscription as that table's objects", async () => {
+    const { store } = localStore();
+    const nodes: string[] = [];
+    store.subscribe(
+      (e) => {
+        if (e.type === 'create' || e.type === 'update') nodes.push(e.object.nodeId); // Task, no narrowing needed
+      },
+      { tables: ['tasks'] },
+    );
+    await store.update((tx) => {
+      tx.services.create(service('web', { meta: { id: 's1' } }));
+      tx.tasks.create(task('s1', 1, { nodeId: 'n7' }));
+    });
+    expect(nodes).toEqual(['n7']);
   });
 });
