@@ -228,8 +228,7 @@ export class SimNode {
 
   /** The leader's view of how far a peer's log matches (for promoting caught-up learners). */
   matchOf(peer: string): number {
-    const progress = this.raw?.status().progress as Record<string, { match: number }> | undefined;
-    return progress?.[peer]?.match ?? 0;
+    return this.raw?.status().progress?.[peer]?.match ?? 0;
   }
 
   get commitIndex(): number {
