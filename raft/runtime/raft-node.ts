@@ -153,6 +153,9 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
         logger,
       });
       node = new RaftNode(options, logger, core, memory, disk, transport, members, options.stateMachine);
+      const { voters } = memory.initialState().confState;
+      // The only voter has nobody to wait for: lead at once instead of after an election timeout.
+      if (voters.length === 1 && voters[0] === options.id) core.campaign();
       node.run();
       return node;
     } catch (err) {
