@@ -83,7 +83,7 @@ export function applyActions(
 }
 
 /** Reuses equal subtrees of the previous version (and a task's service spec): see structural-sharing.ts. */
-function shareWithStored(
+export function shareWithStored(
   states: TableStates,
   table: TableName,
   object: StoredObject,

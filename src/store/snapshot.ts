@@ -2,7 +2,7 @@
 // equal bytes) plus the applied index; and the reverse, rebuilding tables and indexes from one,
 // refusing anything a store could not have held (bad objects, duplicate IDs or names).
 
-import { emptyStates } from './apply';
+import { emptyStates, shareWithStored } from './apply';
 import { decodeSnapshot, encodeSnapshot, freezeObject, type SnapshotTables } from './codec';
 import { AlreadyExistsError, CorruptEntryError, NameConflictError } from './errors';
 import { type ObjectTypes, type StoredObject, TABLE_NAMES, type TableName } from './objects';
@@ -38,7 +38,8 @@ export function loadStoreSnapshot(data: Uint8Array): { states: TableStates; appl
       if (owner !== undefined) {
         throw new CorruptEntryError(`store snapshot: ${new NameConflictError(table, name!, owner).message}`);
       }
-      state.put(freezeObject(object));
+      // Services load before tasks (TABLE_NAMES order), so tasks share their service's spec again.
+      state.put(freezeObject(shareWithStored(states, table, object, undefined)));
     }
   }
   return { states, appliedIndex: snapshot.appliedIndex };

@@ -54,4 +54,19 @@ describe('structural sharing', () => {
     expect(v1.status!.state).toBe('TASK_STATE_NEW'); // the old version is untouched
     expect(Object.isFrozen(v2.status)).toBe(true);
   });
+
+  it('shares task specs with their services again after a restore', async () => {
+    const { store } = localStore();
+    const svc = await store.update((tx) => tx.services.create(service('web', { meta: { id: 'web' } })));
+    await store.update((tx) => {
+      tx.tasks.create(task('web', 1, { meta: { id: 't1' }, spec: svc.spec }));
+      tx.tasks.create(task('web', 2, { meta: { id: 't2' }, spec: svc.spec }));
+    });
+    const { store: restored } = localStore();
+    restored.restore(store.snapshot());
+    restored.view((tx) => {
+      expect(tx.tasks.get('t1')!.spec).toBe(tx.services.get('web')!.spec);
+      expect(tx.tasks.get('t2')!.spec).toBe(tx.services.get('web')!.spec);
+    });
+  });
 });
