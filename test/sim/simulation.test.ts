@@ -2,19 +2,19 @@ import { runSeeds } from '../../raft/sim/runner';
 import { runSimulation } from '../../raft/sim/simulation';
 
 describe('raft simulation', () => {
-  it('finds no safety or linearizability violation in 200 seeds of every fault profile', () => {
-    const results = runSeeds({ from: 1, count: 200 });
+  it('finds no safety or linearizability violation in 300 seeds of every fault profile', () => {
+    const results = runSeeds({ from: 1, count: 300 });
     const failures = results
       .filter((r) => r.violations.length > 0)
       .map((r) => `seed ${r.seed}: ${r.violations.map((v) => `${v.kind}: ${v.message}`).join('; ')}`);
     expect(failures).toEqual([]);
-    expect(results).toHaveLength(200);
+    expect(results).toHaveLength(300);
     // The runs did real work: clients got answers, leaders changed, nodes crashed, and every
     // history was decided (not left 'unknown' by the checker's budget).
     const total = (f: (r: (typeof results)[number]) => number) => results.reduce((sum, r) => sum + f(r), 0);
-    expect(total((r) => r.stats.operations.ok)).toBeGreaterThan(200 * 40);
-    expect(total((r) => r.stats.crashes)).toBeGreaterThan(200 * 5);
-    expect(total((r) => r.stats.leaderTerms)).toBeGreaterThan(200 * 3);
+    expect(total((r) => r.stats.operations.ok)).toBeGreaterThan(300 * 40);
+    expect(total((r) => r.stats.crashes)).toBeGreaterThan(300 * 5);
+    expect(total((r) => r.stats.leaderTerms)).toBeGreaterThan(300 * 3);
     expect(total((r) => r.stats.membershipChanges)).toBeGreaterThan(100);
     expect(results.filter((r) => r.stats.linearizability !== 'ok').map((r) => r.seed)).toEqual([]);
     expect(new Set(results.map((r) => r.scenario.profile)).size).toBe(6);
