@@ -9,7 +9,7 @@ import pino, { type Logger } from 'pino';
 import {
   decodeConfChange,
   InvalidConfChangeError,
-  MemoryStorage,
+  type MemoryStorage,
   ProgressState,
   ProposalDroppedError,
   RawNode,
@@ -31,6 +31,7 @@ import {
   type Snapshot,
 } from '../types';
 import { AbortError, MembershipError, NotCaughtUpError, NotLeaderError, RaftStoppedError } from './errors';
+import { MemberRegistry } from './member-registry';
 import {
   decodeMemberContext,
   decodeSnapshotEnvelope,
@@ -38,15 +39,19 @@ import {
   encodeSnapshotEnvelope,
   type MemberInfo,
 } from './members';
+import { openLocalState } from './open-state';
 import type { AppliedEntry, LeaderChange, RaftNodeOptions, RaftStatus, StateMachine } from './options';
 import { ProposalWaiters } from './proposal-waiters';
 import { ReadBarrier } from './read-barrier';
-import { isEmpty, memoryStorageFrom } from './recover';
+import { Wakeup } from './wakeup';
 
 interface RaftNodeEvents {
   'leader-change': [LeaderChange];
   applied: [number];
-  /** This member was removed from the cluster by a committed conf change. */
+  /**
+   * This member applied a conf change removing it. Best effort: a leader stops replicating to a
+   * member once its removal applies, so a removed member may never see the entry.
+   */
   removed: [];
   /** The ready loop hit an error it cannot recover from (e.g. the disk failed); the node stopped. */
   fatal: [Error];
@@ -57,8 +62,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private readonly reads: ReadBarrier;
   private ticker: NodeJS.Timeout | undefined;
   private loopDone: Promise<void> = Promise.resolve();
-  private wake: (() => void) | undefined;
-  private wakePending = false;
+  private readonly wakeup = new Wakeup();
   private stopping = false;
   private stopped = false;
   private role: Role = Role.Follower;
@@ -75,7 +79,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     private readonly memory: MemoryStorage,
     private readonly disk: LevelStorage,
     private readonly transport: GrpcTransport,
-    private readonly members: Map<NodeId, MemberInfo>,
+    private readonly members: MemberRegistry,
     private readonly stateMachine: StateMachine,
   ) {
     super();
@@ -103,24 +107,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     const disk = await LevelStorage.open(options.dataDir, { logger });
     let transport: GrpcTransport | undefined;
     try {
-      const persisted = await disk.load();
-      const members = new Map<NodeId, MemberInfo>();
-      for (const [id, address] of Object.entries(options.initialMembers ?? {})) members.set(id, { address });
-      let memory: MemoryStorage;
-      if (!isEmpty(persisted)) {
-        memory = memoryStorageFrom(persisted);
-        const snapshot = memory.snapshot();
-        const { members: snapshotMembers, app } = decodeSnapshotEnvelope(snapshot.data);
-        for (const [id, info] of snapshotMembers ?? []) members.set(id, info);
-        if (snapshot.meta.index > 0) await options.stateMachine.restore(app);
-        logger.info({ snapshot: snapshot.meta.index, last: memory.lastIndex() }, 'raft state recovered');
-      } else if (options.join) {
-        memory = new MemoryStorage();
-        logger.info('starting empty: waiting to be added to a cluster');
-      } else {
-        memory = await bootstrap(options, disk, members);
-        logger.info({ voters: [...members.keys()] }, 'bootstrapped a new raft cluster');
-      }
+      const { memory, members } = await openLocalState(options, disk, logger);
 
       let node: RaftNode | undefined;
       transport = new GrpcTransport({
@@ -136,8 +123,11 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       });
       const bound = await transport.start();
       const self = members.get(options.id);
-      members.set(options.id, { ...self, address: options.advertiseAddress ?? self?.address ?? bound });
-      for (const [id, info] of members) transport.addPeer(id, info.address);
+      members.set(options.id, {
+        ...self,
+        address: options.advertiseAddress ?? self?.address ?? bound,
+        ...(options.meta ? { meta: options.meta } : {}),
+      });
 
       const core = new RawNode({
         id: options.id,
@@ -152,7 +142,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
         random: options.random ?? Math.random,
         logger,
       });
-      node = new RaftNode(options, logger, core, memory, disk, transport, members, options.stateMachine);
+      const registry = new MemberRegistry(options.id, members, transport);
+      node = new RaftNode(options, logger, core, memory, disk, transport, registry, options.stateMachine);
       const { voters } = memory.initialState().confState;
       // The only voter has nobody to wait for: lead at once instead of after an election timeout.
       if (voters.length === 1 && voters[0] === options.id) core.campaign();
@@ -186,7 +177,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
 
   /** A copy of the known members and their addresses. */
   memberList(): Map<NodeId, MemberInfo> {
-    return new Map(this.members);
+    return this.members.list();
   }
 
   status(): RaftStatus {
@@ -389,7 +380,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private async readyLoop(): Promise<void> {
     while (!this.stopping) {
       if (!this.core.hasReady()) {
-        await this.nextWake();
+        await this.wakeup.wait();
         // Let every proposal and message of this turn of the event loop join the same Ready.
         await new Promise<void>((resolve) => setImmediate(resolve));
         continue;
@@ -471,7 +462,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
 
   private async installSnapshot(snapshot: Snapshot): Promise<void> {
     const { members, app } = decodeSnapshotEnvelope(snapshot.data);
-    if (members) this.replaceMembers(members);
+    if (members) this.members.replace(members);
     await this.stateMachine.restore(app);
     this.confState = {
       voters: [...snapshot.meta.confState.voters],
@@ -515,12 +506,10 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     }
     const info = decodeMemberContext(cc.context);
     if (cc.type === ConfChangeType.RemoveNode) {
-      this.members.delete(cc.nodeId);
-      this.transport.removePeer(cc.nodeId);
+      this.members.remove(cc.nodeId);
       if (cc.nodeId === this.options.id) this.emit('removed');
     } else if (info) {
       this.members.set(cc.nodeId, info);
-      this.transport.addPeer(cc.nodeId, info.address);
     }
     this.logger.info(
       { index: e.index, change: ConfChangeType[cc.type], member: cc.nodeId, voters: this.confState.voters },
@@ -528,25 +517,12 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     );
   }
 
-  private replaceMembers(members: Map<NodeId, MemberInfo>): void {
-    for (const id of this.members.keys()) {
-      if (!members.has(id) && id !== this.options.id) this.transport.removePeer(id);
-    }
-    const self = this.members.get(this.options.id);
-    this.members.clear();
-    for (const [id, info] of members) {
-      this.members.set(id, info);
-      this.transport.addPeer(id, info.address);
-    }
-    if (self && !this.members.has(this.options.id)) this.members.set(this.options.id, self);
-  }
-
   /** Snapshots the state machine and compacts the log every `snapshotEvery` applied entries. */
   private async maybeSnapshot(): Promise<void> {
     const every = this.options.snapshotEvery ?? 10_000;
     if (this.appliedIndex - this.snapshotIndex < every) return;
     const index = this.appliedIndex;
-    const data = encodeSnapshotEnvelope(this.members, await this.stateMachine.snapshot());
+    const data = encodeSnapshotEnvelope(this.members.list(), await this.stateMachine.snapshot());
     const snapshot = this.memory.createSnapshot(index, this.confState, data);
     const compactIndex = index - (this.options.compactionTailEntries ?? 5_000);
     const compacts = compactIndex >= this.memory.firstIndex();
@@ -583,23 +559,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   // ---- helpers ----------------------------------------------------------------------------
 
   private notify(): void {
-    const wake = this.wake;
-    if (wake) {
-      this.wake = undefined;
-      wake();
-    } else {
-      this.wakePending = true;
-    }
-  }
-
-  private nextWake(): Promise<void> {
-    if (this.wakePending) {
-      this.wakePending = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      this.wake = resolve;
-    });
+    this.wakeup.notify();
   }
 
   private async proposeConfChange(cc: ConfChange, signal: AbortSignal | undefined): Promise<void> {
@@ -661,25 +621,4 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.assertRunning();
     if (this.role !== Role.Leader) throw this.notLeader();
   }
-}
-
-/** Storage of an initial member of a new cluster: a snapshot at index 1 holding the voters and their addresses. */
-async function bootstrap(
-  options: RaftNodeOptions,
-  disk: LevelStorage,
-  members: Map<NodeId, MemberInfo>,
-): Promise<MemoryStorage> {
-  if (!members.has(options.id))
-    members.set(options.id, { address: options.advertiseAddress ?? options.listen });
-  const voters = [...members.keys()].sort();
-  const snapshot: Snapshot = {
-    meta: { index: 1, term: 1, confState: { voters, learners: [] } },
-    data: encodeSnapshotEnvelope(members, new Uint8Array()),
-  };
-  const hardState: HardState = { term: 1, vote: NONE, commit: 1 };
-  await disk.save({ snapshot, hardState, entries: [] }, { sync: true });
-  const memory = new MemoryStorage();
-  memory.applySnapshot(snapshot);
-  memory.setHardState(hardState);
-  return memory;
 }

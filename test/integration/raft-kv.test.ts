@@ -148,6 +148,38 @@ describe('raft kv example on real processes', () => {
     expect(cluster.member(firstLeader).process!.log).toContain('installed snapshot from leader');
   });
 
+  it('lets a new member join through any member: it becomes a learner, gets a snapshot, then votes', async () => {
+    cluster = await KvCluster.start({
+      size: 3,
+      processes,
+      dirs,
+      snapshotEvery: 100,
+      compactionTail: 20,
+      logLevel: 'info',
+    });
+    const leader = await cluster.waitForLeader();
+    const follower = cluster.ids.find((id) => id !== leader)!;
+    const log: WriteLog = { acked: new Map(), attempted: new Map() };
+    const writers = startWriters(cluster, 8, 'pre-join', log);
+    await waitUntil(() => log.acked.size >= 250, { what: '250 acknowledged writes', timeoutMs: 20_000 });
+    await writers.stop();
+
+    await cluster.join('m4', follower);
+    await waitUntil(
+      async () => {
+        const status = await cluster!.status('m4');
+        return status.voters.includes('m4') && status.voters.length === 4;
+      },
+      { what: 'm4 to be promoted to voter', timeoutMs: 20_000 },
+    );
+    await waitCaughtUp(cluster, cluster.ids, leader);
+    expect(cluster.member('m4').process!.log).toContain('installed snapshot from leader');
+    await expectReadable(cluster, 'm4', log);
+    await putAcked(cluster, 'm4', 'written-through-m4', log);
+    for (const id of cluster.ids)
+      expect((await cluster.get(id, 'written-through-m4')).body).toBe('value-of-written-through-m4');
+  });
+
   it('keeps accepting writes in a five-member cluster while two members, the leader among them, are stopped', async () => {
     cluster = await KvCluster.start({ size: 5, processes, dirs, logLevel: 'warn' });
     const leader = await cluster.waitForLeader();
