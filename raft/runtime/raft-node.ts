@@ -424,6 +424,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
           writeError = err ?? new Error('raft storage write failed');
         });
       if (applyNow.length > 0) await this.applyEntries(applyNow);
+      if (!rd.snapshot) await this.applyWhileWriting(writing, durableIndex);
       await writing;
       if (writeError !== undefined) throw writeError;
       if (rd.snapshot) this.memory.applySnapshot(rd.snapshot);
@@ -440,6 +441,35 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     if (rd.snapshot) await this.installSnapshot(rd.snapshot);
     if (applyAfterWrite.length > 0) await this.applyEntries(applyAfterWrite);
     await this.maybeSnapshot();
+  }
+
+  /**
+   * While a Ready's write is in flight, acknowledgements keep arriving and the core's commit index
+   * moves on. Entries that become committed and were already durable here before this write began
+   * are applied right away, from the stable log, instead of after the write and the next Ready: a slow
+   * fsync then delays only the entries it carries. Stops at a conf change, which the core must see
+   * through a Ready. The next Ready hands these entries out again; applyEntries skips them.
+   */
+  private async applyWhileWriting(writing: Promise<void>, durableIndex: number): Promise<void> {
+    let written = false;
+    void writing.then(() => {
+      written = true;
+      this.notify();
+    });
+    while (!written && !this.stopping) {
+      await this.wakeup.wait();
+      if (written) break;
+      const upTo = Math.min(this.core.status().commit, durableIndex);
+      if (upTo <= this.appliedIndex) continue;
+      const ready: Entry[] = [];
+      for (const e of this.memory.entries(this.appliedIndex + 1, upTo + 1)) {
+        if (e.type !== EntryType.Normal) break;
+        ready.push(e);
+      }
+      if (ready.length > 0) await this.applyEntries(ready);
+    }
+    // Later wake-ups are re-checked by the ready loop (hasReady), none is lost.
+    this.notify();
   }
 
   private send(messages: Message[]): void {
