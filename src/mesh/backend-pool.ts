@@ -45,6 +45,8 @@ export interface BackendPoolDiff {
   added: number;
   removed: number;
   changed: number;
+  /** The backends that left (now draining or already gone). */
+  removedBackends: PooledBackend[];
 }
 
 function sameEndpoint(a: MeshBackend, b: MeshBackend): boolean {
@@ -83,7 +85,7 @@ export class BackendPool {
 
   /** Replaces the backend set. Missing backends start draining; identical input changes nothing. */
   update(backends: readonly MeshBackend[]): BackendPoolDiff {
-    const diff: BackendPoolDiff = { added: 0, removed: 0, changed: 0 };
+    const diff: BackendPoolDiff = { added: 0, removed: 0, changed: 0, removedBackends: [] };
     const next = new Map<string, MeshBackend>();
     for (const b of backends) next.set(b.taskId, b);
 
@@ -93,6 +95,7 @@ export class BackendPool {
         this.current.delete(taskId);
         this.startDrain(pooled);
         diff.removed++;
+        diff.removedBackends.push(pooled);
       }
     }
     for (const [taskId, wanted] of next) {
@@ -182,11 +185,13 @@ export class BackendPool {
     if (backend.state === 'draining' && backend.connections.size === 0) this.finishDrain(backend, 0);
   }
 
-  /** Every backend starts draining (the service was removed); resolves nothing, timers do the rest. */
-  drainAll(): void {
-    for (const pooled of this.current.values()) this.startDrain(pooled);
+  /** Every backend starts draining (the service was removed); timers do the rest. */
+  drainAll(): PooledBackend[] {
+    const removed = [...this.current.values()];
+    for (const pooled of removed) this.startDrain(pooled);
     this.current.clear();
     this.rebuildCandidates();
+    return removed;
   }
 
   /** Cuts every connection now and clears every timer. */

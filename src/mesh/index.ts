@@ -21,6 +21,8 @@ export {
 } from './mesh-types';
 export {
   detectNftables,
+  type FastPathCut,
+  type FastPathEndpoint,
   type FastPathRoute,
   type MeshFastPath,
   NftablesFastPath,

@@ -9,6 +9,7 @@ import { MeshListenError } from './mesh-errors';
 import type { MeshListenerSource, MeshMetrics } from './mesh-metrics';
 import { backendEndpoint, type MeshBackend, type MeshPort, portKey } from './mesh-types';
 import type { NormalizedServiceSpec } from './mesh-validate';
+import type { FastPathEndpoint } from './nft-fast-path';
 import { TcpIngress } from './tcp-ingress';
 import { UdpIngress } from './udp-ingress';
 
@@ -133,11 +134,19 @@ export class MeshService {
     return backendEndpoint(backend.backend, port, this.targetPortCount);
   }
 
-  setBackends(backends: MeshBackend[]): void {
-    const diff = this.pool.update(backends);
+  /** Replaces the backends; returns the endpoints (per published port) of the ones that left. */
+  setBackends(backends: MeshBackend[]): FastPathEndpoint[] {
+    const { removedBackends, ...diff } = this.pool.update(backends);
     if (diff.added || diff.removed || diff.changed) {
       this.logger.debug({ ...diff, backends: backends.length }, 'backends updated');
     }
+    return this.endpointsOf(removedBackends);
+  }
+
+  private endpointsOf(backends: PooledBackend[]): FastPathEndpoint[] {
+    return backends.flatMap((b) =>
+      this.spec.ports.map((port) => ({ protocol: port.protocol, ...this.endpointFor(b, port) })),
+    );
   }
 
   status(): MeshListenerStatus[] {
@@ -155,12 +164,16 @@ export class MeshService {
     return [...this.ports.values()].flatMap((e) => (e.listener ? [e.listener] : []));
   }
 
-  /** The service goes away: listeners stop accepting now, open connections drain. */
-  remove(): void {
+  /**
+   * The service goes away: listeners stop accepting now, open connections drain.
+   * Returns the endpoints of its backends (for the kernel fast path's own drain).
+   */
+  remove(): FastPathEndpoint[] {
     for (const [key, entry] of this.ports) this.retireEntry(key, entry);
+    const endpoints = this.endpointsOf(this.pool.drainAll());
     this.ports.clear();
-    this.pool.drainAll();
     this.context.metrics?.untrackService(this.metricsSource);
+    return endpoints;
   }
 
   /** Cuts everything now. */

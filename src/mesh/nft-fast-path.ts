@@ -3,8 +3,11 @@
 // userspace. Everything lives in one table per node (`ip orch_mesh_<node>`), replaced atomically
 // in a single `nft -f` transaction on every change and deleted on close. It needs root and the
 // `nft` binary (Debian package `nftables`); it installs nothing and changes no sysctl.
-// What it cannot do (so it stays opt-in, see docs/mesh.md): retry a backend that refuses, pick
-// by least connections, or cut a drained backend's connections at the end of the grace period.
+// Draining holds as in userspace: a removed backend leaves the map at once (no new connections),
+// its established connections keep their conntrack NAT binding, and when the drain period ends
+// its endpoint enters a `cut` set whose filter rules reset those connections on their next packet.
+// What it cannot do (so it stays opt-in, see docs/mesh.md): retry a backend that refuses, or
+// pick by least connections.
 import { execFile, spawn } from 'node:child_process';
 import { isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
@@ -20,13 +23,33 @@ export interface FastPathRoute {
   backends: { address: string; port: number }[];
 }
 
+/** A backend endpoint for one protocol. */
+export interface FastPathEndpoint {
+  protocol: MeshProtocol;
+  address: string;
+  port: number;
+}
+
+/** A drained endpoint whose kernel-routed connections are reset, for `timeoutS` more seconds. */
+export interface FastPathCut extends FastPathEndpoint {
+  timeoutS: number;
+}
+
 /** What RoutingMesh needs from a fast path; NftablesFastPath is the implementation. */
 export interface MeshFastPath {
   /** Makes the kernel balance exactly `routes` (others are left to userspace). */
   apply(routes: readonly FastPathRoute[]): Promise<void>;
-  /** Removes everything the fast path added. */
+  /**
+   * `endpoints` were removed from a service: their established kernel-routed connections may
+   * run for `drainMs` more, then they are cut.
+   */
+  drain(endpoints: readonly FastPathEndpoint[], drainMs: number): void;
+  /** Removes everything the fast path added and clears its timers. */
   close(): Promise<void>;
 }
+
+/** How long a drained endpoint stays in the cut set: connections idle longer than this survive. */
+const CUT_TTL_S = 600;
 
 /**
  * The routes the kernel can serve with every behaviour it has: round-robin services on an IPv4
@@ -65,6 +88,7 @@ export function renderNftRuleset(
   table: string,
   meshAddress: string,
   routes: readonly FastPathRoute[],
+  cuts: readonly FastPathCut[] = [],
 ): string {
   const rules = routes.map((r) => {
     const targets = r.backends.map((b, i) => `${i} : ${b.address} . ${b.port}`).join(', ');
@@ -93,6 +117,31 @@ export function renderNftRuleset(
       `    ct status dnat ct original ip daddr ${meshAddress} oifname != "lo" masquerade`,
       '  }',
     );
+    // Drained backends: connections this table routed to them are reset (TCP) or dropped (UDP),
+    // both directions, on their next packet. Only connections made to the mesh address match.
+    for (const protocol of ['tcp', 'udp'] as const) {
+      const elements = cuts
+        .filter((c) => c.protocol === protocol)
+        .map((c) => `${c.address} . ${c.port} timeout ${c.timeoutS}s`);
+      const content = elements.length > 0 ? ` elements = { ${elements.join(', ')} }` : '';
+      lines.push(`  set cut_${protocol} { type ipv4_addr . inet_service; flags timeout;${content} }`);
+    }
+    // `established` keeps the resets these rules generate (state related) from being dropped in turn.
+    const mine = `ct state established ct status dnat ct original ip daddr ${meshAddress}`;
+    const cutRules = [
+      `${mine} ip daddr . tcp dport @cut_tcp reject with tcp reset`,
+      `${mine} ip saddr . tcp sport @cut_tcp reject with tcp reset`,
+      `${mine} ip daddr . udp dport @cut_udp drop`,
+      `${mine} ip saddr . udp sport @cut_udp drop`,
+    ];
+    for (const hook of ['output', 'forward']) {
+      lines.push(
+        `  chain mesh_cut_${hook} {`,
+        `    type filter hook ${hook} priority 0; policy accept;`,
+        ...cutRules.map((r) => `    ${r}`),
+        '  }',
+      );
+    }
   }
   lines.push('}');
   return `${lines.join('\n')}\n`;
@@ -157,6 +206,13 @@ export class NftablesFastPath implements MeshFastPath {
   private readonly nftPath: string;
   private readonly logger: Logger;
   private installed = false;
+  private closed = false;
+  private routes: readonly FastPathRoute[] = [];
+  /** Drained endpoints (`tcp|address|port`) and when they leave the cut set (epoch ms). */
+  private readonly cuts = new Map<string, FastPathEndpoint & { untilMs: number }>();
+  private readonly drainTimers = new Set<NodeJS.Timeout>();
+  /** nft runs one at a time, in call order. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly options: NftablesFastPathOptions,
@@ -183,11 +239,53 @@ export class NftablesFastPath implements MeshFastPath {
     return new NftablesFastPath(options, detected.nftPath);
   }
 
-  async apply(routes: readonly FastPathRoute[]): Promise<void> {
-    const script = renderNftRuleset(this.table, this.options.meshAddress, routes);
+  apply(routes: readonly FastPathRoute[]): Promise<void> {
+    this.routes = routes;
+    return this.serialize(() => this.install());
+  }
+
+  drain(endpoints: readonly FastPathEndpoint[], drainMs: number): void {
+    if (endpoints.length === 0 || this.closed) return;
+    const timer = setTimeout(() => {
+      this.drainTimers.delete(timer);
+      const untilMs = Date.now() + CUT_TTL_S * 1000;
+      for (const e of endpoints) this.cuts.set(`${e.protocol}|${e.address}|${e.port}`, { ...e, untilMs });
+      this.serialize(() => this.install()).catch((err) =>
+        this.logger.error({ err }, 'cannot cut drained connections in the kernel fast path'),
+      );
+    }, drainMs);
+    timer.unref();
+    this.drainTimers.add(timer);
+  }
+
+  private async install(): Promise<void> {
+    if (this.closed) return;
+    const now = Date.now();
+    const routed = new Set(
+      this.routes.flatMap((r) => r.backends.map((b) => `${r.protocol}|${b.address}|${b.port}`)),
+    );
+    const cuts: FastPathCut[] = [];
+    for (const [key, cut] of this.cuts) {
+      // An expired entry, or an endpoint that serves again (a new task on the same host port).
+      if (cut.untilMs <= now || routed.has(key)) this.cuts.delete(key);
+      else
+        cuts.push({
+          protocol: cut.protocol,
+          address: cut.address,
+          port: cut.port,
+          timeoutS: Math.ceil((cut.untilMs - now) / 1000),
+        });
+    }
+    const script = renderNftRuleset(this.table, this.options.meshAddress, this.routes, cuts);
     await runNft(this.nftPath, ['-f', '-'], script);
     this.installed = true;
-    this.logger.debug({ routes: routes.length }, 'kernel fast path updated');
+    this.logger.debug({ routes: this.routes.length, cuts: cuts.length }, 'kernel fast path updated');
+  }
+
+  private serialize(op: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(op);
+    this.queue = run.catch(() => {});
+    return run;
   }
 
   /** The table as nft prints it (for diagnostics and tests). */
@@ -196,6 +294,10 @@ export class NftablesFastPath implements MeshFastPath {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.drainTimers) clearTimeout(timer);
+    this.drainTimers.clear();
+    await this.queue;
     if (!this.installed) return;
     this.installed = false;
     await runNft(this.nftPath, ['-f', '-'], `table ip ${this.table} {}\ndelete table ip ${this.table}\n`);

@@ -94,7 +94,7 @@ export class RoutingMesh {
         this.services.set(serviceId, service);
         const pending = this.pendingBackends.get(serviceId);
         this.pendingBackends.delete(serviceId);
-        if (pending) service.setBackends(pending);
+        if (pending) service.setBackends(pending); // nothing was routed before: nothing to drain
       }
       const listeners = await service.apply(normalized);
       await this.syncFastPath();
@@ -116,7 +116,8 @@ export class RoutingMesh {
       this.pendingBackends.set(serviceId, normalized);
       return Promise.resolve();
     }
-    service.setBackends(normalized);
+    const removed = service.setBackends(normalized);
+    this.options.fastPath?.drain(removed, service.spec.drainMs);
     return this.serialize(() => this.syncFastPath());
   }
 
@@ -127,7 +128,8 @@ export class RoutingMesh {
       const service = this.services.get(serviceId);
       if (!service) return;
       this.services.delete(serviceId);
-      service.remove();
+      const removed = service.remove();
+      this.options.fastPath?.drain(removed, service.spec.drainMs);
       await this.syncFastPath();
       this.logger.info({ serviceId, service: service.spec.name }, 'service removed from the mesh');
     });

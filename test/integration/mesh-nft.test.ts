@@ -6,10 +6,12 @@ import { detectNftables, type MeshServiceSpec, NftablesFastPath, RoutingMesh } f
 import type { TcpIngress } from '../../src/mesh/tcp-ingress';
 import {
   closed,
+  connect,
   countBy,
   freePort,
   type HttpBackend,
   httpGet,
+  keepAliveRequest,
   meshTestAddress,
   rawConnect,
   startHttpBackend,
@@ -107,6 +109,33 @@ describeNft('routing mesh kernel fast path (nftables)', () => {
     expect(await fastPath.list()).not.toContain('dnat ip to');
     await requests(3);
     expect(userspaceConnections()).toBe(3);
+  });
+
+  it('drains a removed backend: its kernel-routed connection works until the drain period ends, then is reset', async () => {
+    await mesh.setService('svc', { ...spec(), drainMs: 300 });
+    await mesh.setBackends('svc', list([true, true, true]));
+    const held = await connect(MESH, published);
+    const first = await keepAliveRequest(held);
+    const index = Number(first.slice(1));
+    const whenClosed = closed(held);
+
+    await mesh.setBackends(
+      'svc',
+      list([true, true, true]).filter((_, i) => i !== index),
+    );
+    expect(await keepAliveRequest(held)).toBe(first); // still served while draining
+    expect(new Set(await requests(10)).has(first)).toBe(false); // no new connections
+    // Once the drain period is over the next packet is answered with a reset.
+    let cut = false;
+    while (!cut) {
+      await new Promise((r) => setTimeout(r, 50));
+      cut = await keepAliveRequest(held).then(
+        () => false,
+        () => true,
+      );
+    }
+    expect(await whenClosed).toMatchObject({ code: 'ECONNRESET' });
+    expect(await fastPath.list()).toContain('cut_tcp');
   });
 
   it('removes its rules when the service goes and its table on close', async () => {

@@ -36,6 +36,29 @@ describe('nftables fast path rendering', () => {
     expect(script).toContain('ct status dnat ct original ip daddr 127.0.0.2 oifname != "lo" masquerade');
   });
 
+  it('resets the connections of drained endpoints in both directions, for as long as they are cut', () => {
+    const script = renderNftRuleset(
+      'orch_mesh_n1',
+      '127.0.0.2',
+      [],
+      [
+        { protocol: 'tcp', address: '127.0.0.1', port: 9001, timeoutS: 600 },
+        { protocol: 'udp', address: '127.0.0.1', port: 5353, timeoutS: 30 },
+      ],
+    );
+    expect(script).toContain(
+      'set cut_tcp { type ipv4_addr . inet_service; flags timeout; elements = { 127.0.0.1 . 9001 timeout 600s } }',
+    );
+    expect(script).toContain('elements = { 127.0.0.1 . 5353 timeout 30s }');
+    expect(script).toContain(
+      'ct state established ct status dnat ct original ip daddr 127.0.0.2 ip daddr . tcp dport @cut_tcp reject with tcp reset',
+    );
+    expect(script).toContain(
+      'ct state established ct status dnat ct original ip daddr 127.0.0.2 ip saddr . tcp sport @cut_tcp reject with tcp reset',
+    );
+    expect(script).toContain('type filter hook forward priority 0;');
+  });
+
   it('renders an empty table when no port can be served by the kernel', () => {
     const script = renderNftRuleset('orch_mesh_n1', '127.0.0.2', []);
     expect(script).not.toContain('dnat ip to');
