@@ -1,0 +1,120 @@
+// The leader's node-failure loop. When the dispatcher marks a node down, an operator drains it, or a
+// node is removed, its live tasks are shut down (planNodeFailures); the orchestrator sees those
+// desired-state changes and creates replicated replacements on other nodes, while global tasks stay
+// with their node. Tasks that never reported a terminal state on a node down for longer than the
+// orphan delay (Swarm: 24 h; a timer wakes the loop then), or on a removed node, are marked orphaned,
+// since no agent will ever report on them. Paused and disconnected nodes keep their tasks.
+
+import type { Node, ObjectEventOf, ReadTx, Task } from '../../store';
+import { DEFAULT_ORPHAN_AFTER_MS, nodeCondition, planNodeFailures } from '../orchestrator/node-failure';
+import { observedState } from '../orchestrator/task-factory';
+import { isTerminal } from '../orchestrator/task-state';
+import type { LoopTimer } from './loop-clock';
+import { type LoopOptions, StoreLoop } from './store-loop';
+import { writeTaskChanges } from './task-writes';
+
+export interface NodeFailureLoopOptions extends LoopOptions {
+  /** How long a node may be down before its tasks are declared orphaned. Default 24 h. */
+  readonly orphanAfterMs?: number;
+}
+
+type Tables = 'nodes' | 'tasks';
+
+export class NodeFailureLoop extends StoreLoop<Tables> {
+  readonly name = 'node-failure';
+  protected readonly tables = ['nodes', 'tasks'] as const;
+  private readonly orphanAfterMs: number;
+  private dirtyNodes = new Set<string>();
+  /** Node ID → the timer that declares its tasks orphaned. */
+  private readonly orphanTimers = new Map<string, LoopTimer>();
+
+  constructor(options: NodeFailureLoopOptions) {
+    super({ ...options, logger: options.logger?.child({ module: 'node-failure' }) });
+    this.orphanAfterMs = options.orphanAfterMs ?? DEFAULT_ORPHAN_AFTER_MS;
+  }
+
+  protected resync(tx: ReadTx): void {
+    for (const node of tx.nodes.list()) {
+      const id = node.meta?.id ?? '';
+      if (nodeCondition(node) !== 'available') this.dirtyNodes.add(id);
+    }
+    // Tasks still bound to nodes that are gone.
+    for (const task of tx.tasks.list())
+      if (task.nodeId && !tx.nodes.get(task.nodeId) && !isTerminal(observedState(task)))
+        this.dirtyNodes.add(task.nodeId);
+  }
+
+  protected handle(event: ObjectEventOf<Tables>): boolean {
+    if (event.table === 'tasks') {
+      // A task placed on a node that is already failing (a race with the scheduler).
+      const task = event.object;
+      if (event.type === 'delete' || !task.nodeId || task.nodeId === event.old?.nodeId) return false;
+      this.dirtyNodes.add(task.nodeId);
+      return true;
+    }
+    const node = event.object;
+    const id = node.meta?.id ?? '';
+    const condition = event.type === 'delete' ? 'removed' : nodeCondition(node);
+    if (condition !== 'down') this.cancelOrphanTimer(id);
+    if (condition !== 'down' && condition !== 'draining' && condition !== 'removed') return false;
+    this.dirtyNodes.add(id);
+    return true;
+  }
+
+  protected async pass(): Promise<void> {
+    const nodeIds = this.dirtyNodes;
+    this.dirtyNodes = new Set();
+    const nowMs = this.clock.now();
+    const plan = this.store.view((tx) => {
+      const nodes: Node[] = [];
+      const tasks: Task[] = [];
+      for (const id of nodeIds) {
+        const node = tx.nodes.get(id);
+        if (node) nodes.push(node);
+        if (node && nodeCondition(node) === 'available') continue;
+        if (node && nodeCondition(node) === 'down') this.armOrphanTimer(node, nowMs);
+        tasks.push(...tx.tasks.findByNode(id));
+      }
+      return planNodeFailures(nodes, tasks, { nowMs, orphanAfterMs: this.orphanAfterMs });
+    });
+    if (plan.update.length === 0) return;
+    let complete = false;
+    try {
+      complete = await this.store.batch((batch) =>
+        writeTaskChanges(batch, { create: [], update: plan.update, delete: [] }, () => this.assertRunning()),
+      );
+    } finally {
+      if (!complete) for (const id of nodeIds) this.dirtyNodes.add(id);
+    }
+    if (!complete) this.requestPass();
+    this.logger.info(
+      { tasks: plan.update.length, services: plan.affectedServiceIds.length },
+      'moved tasks off failed or drained nodes',
+    );
+  }
+
+  /** Wakes the loop when the node has been down for the orphan delay. */
+  private armOrphanTimer(node: Node, nowMs: number): void {
+    const id = node.meta?.id ?? '';
+    if (this.orphanTimers.has(id)) return;
+    const downSinceMs = node.status?.lastHeartbeatMs || nowMs;
+    const dueInMs = downSinceMs + this.orphanAfterMs - nowMs;
+    if (dueInMs <= 0) return;
+    const timer = this.clock.setTimer(() => {
+      this.orphanTimers.delete(id);
+      this.dirtyNodes.add(id);
+      this.requestPass(0);
+    }, dueInMs);
+    this.orphanTimers.set(id, timer);
+  }
+
+  private cancelOrphanTimer(id: string): void {
+    this.orphanTimers.get(id)?.cancel();
+    this.orphanTimers.delete(id);
+  }
+
+  protected override onStop(): void {
+    for (const timer of this.orphanTimers.values()) timer.cancel();
+    this.orphanTimers.clear();
+  }
+}

@@ -1,0 +1,154 @@
+// The leader's scheduler loop: keeps a Scheduler's view of nodes and tasks current from the watch and
+// places pending tasks in batches. After a debounce it takes every task awaiting a node (desired
+// running, observed pending), as the store has it now, and schedules them in one pass: assignments
+// are written as node ID + observed `assigned`; tasks that fit nowhere stay pending with the reason in
+// status.err (rewritten only when it changes), which is what `orch service ps` shows. A placement
+// whose write did not happen is taken back (revertPlacement) so the view keeps only what the store
+// holds. Pending tasks are tried again whenever a node or a task changes, since either can free room.
+
+import type { ObjectEventOf, ReadTx, Task } from '../../store';
+import { observedState } from '../orchestrator/task-factory';
+import { isTerminal } from '../orchestrator/task-state';
+import { Scheduler, type SchedulerOptions } from '../scheduler/scheduler';
+import { assignTask, isAwaitingScheduling, markUnschedulable } from '../scheduler/scheduler-decisions';
+import { nodeChangeMatters } from './loop-events';
+import { type LoopOptions, StoreLoop } from './store-loop';
+
+export interface SchedulerLoopOptions extends LoopOptions {
+  readonly scheduler?: SchedulerOptions;
+}
+
+type Tables = 'nodes' | 'tasks';
+
+export class SchedulerLoop extends StoreLoop<Tables> {
+  readonly name = 'scheduler';
+  protected readonly tables = ['nodes', 'tasks'] as const;
+  private readonly options: SchedulerOptions;
+  private scheduler: Scheduler;
+  /** IDs of tasks awaiting a node, as last seen. */
+  private readonly pending = new Set<string>();
+  /** Task ID → node: placements of this pass not yet known to be written. */
+  private inFlight = new Map<string, string>();
+
+  constructor(options: SchedulerLoopOptions) {
+    super({ ...options, logger: options.logger?.child({ module: 'scheduler' }) });
+    this.options = options.scheduler ?? {};
+    this.scheduler = new Scheduler(this.options);
+  }
+
+  /** Tasks awaiting a node as this loop sees them (for status and tests). */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  protected resync(tx: ReadTx): void {
+    this.scheduler = new Scheduler(this.options);
+    this.pending.clear();
+    for (const node of tx.nodes.list()) this.scheduler.setNode(node);
+    for (const task of tx.tasks.list()) {
+      this.scheduler.setTask(task);
+      if (isAwaitingScheduling(task)) this.pending.add(task.meta?.id ?? '');
+    }
+  }
+
+  protected handle(event: ObjectEventOf<Tables>): boolean {
+    if (event.table === 'nodes') {
+      if (event.type === 'delete') this.scheduler.removeNode(event.object.meta?.id ?? '');
+      else this.scheduler.setNode(event.object);
+      return this.pending.size > 0 && (event.type !== 'update' || nodeChangeMatters(event.old, event.object));
+    }
+    const task = event.object;
+    const id = task.meta?.id ?? '';
+    if (event.type === 'delete') {
+      this.scheduler.removeTask(id);
+      this.pending.delete(id);
+      return false;
+    }
+    this.scheduler.setTask(task);
+    if (isAwaitingScheduling(task)) {
+      this.pending.add(id);
+      return true;
+    }
+    this.pending.delete(id);
+    // A task that stopped or left its node may have made room for one still waiting.
+    return this.pending.size > 0 && freedRoom(task, event.old);
+  }
+
+  protected async pass(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const tasks = this.store.view((tx) => this.currentPending(tx));
+    if (tasks.length === 0) return;
+    const { assignments, unschedulable } = this.scheduler.schedule(tasks);
+    const byId = new Map(tasks.map((t) => [t.meta?.id ?? '', t]));
+    this.inFlight = new Map(assignments);
+    try {
+      await this.store.batch(async (batch) => {
+        for (const [id, nodeId] of assignments) {
+          this.assertRunning();
+          const planned = byId.get(id)!;
+          const written = await batch.update((tx) => {
+            const current = tx.tasks.get(id);
+            if (!current || current.meta?.version !== planned.meta?.version || !isAwaitingScheduling(current))
+              return false;
+            tx.tasks.update(assignTask(current, nodeId, this.clock.now()));
+            return true;
+          });
+          if (!written) {
+            this.inFlight.delete(id);
+            this.scheduler.revertPlacement(id);
+          }
+        }
+        for (const [id, reason] of unschedulable) {
+          this.assertRunning();
+          await batch.update((tx) => {
+            const current = tx.tasks.get(id);
+            if (!current || !isAwaitingScheduling(current)) return;
+            const next = markUnschedulable(current, reason, this.clock.now());
+            if (next) tx.tasks.update(next);
+          });
+        }
+      });
+    } finally {
+      this.revertUnwritten();
+    }
+    this.logger.debug(
+      { pending: tasks.length, assigned: assignments.size, unschedulable: unschedulable.size },
+      'scheduled pending tasks',
+    );
+  }
+
+  /** The pending tasks as the store holds them now (watch events may still be queued). */
+  private currentPending(tx: ReadTx): Task[] {
+    const tasks: Task[] = [];
+    for (const id of this.pending) {
+      const task = tx.tasks.get(id);
+      if (task && isAwaitingScheduling(task)) tasks.push(task);
+      else this.pending.delete(id);
+    }
+    return tasks;
+  }
+
+  /** After a batch, takes back placements the store does not hold (a write failed or was cut short). */
+  private revertUnwritten(): void {
+    if (this.inFlight.size === 0) return;
+    const inFlight = this.inFlight;
+    this.inFlight = new Map();
+    this.store.view((tx) => {
+      for (const [id, nodeId] of inFlight) {
+        const task = tx.tasks.get(id);
+        if (task?.nodeId === nodeId && !isAwaitingScheduling(task)) continue;
+        this.scheduler.revertPlacement(id);
+      }
+    });
+  }
+}
+
+/** Whether an update may have freed resources, ports or a replica slot on a node. */
+function freedRoom(task: Task, old: Task | undefined): boolean {
+  if (!old) return false;
+  return (
+    old.desiredState !== task.desiredState ||
+    old.nodeId !== task.nodeId ||
+    (isTerminal(observedState(task)) && !isTerminal(observedState(old)))
+  );
+}

@@ -1,0 +1,197 @@
+// The shape every leader loop shares, in swarmkit's style: read a snapshot of the store and subscribe
+// to changes from exactly there (viewAndWatch), let each event mark what is dirty, and on a commit
+// with something dirty run a pass after a short debounce (many changes, one pass). Passes never
+// overlap; a change during a pass schedules another. A pass that fails is retried after a back-off.
+// When the watcher falls behind (WatcherOverflowError) or the store is restored from a snapshot, the
+// loop resyncs from a fresh view. stop() cancels every timer, ends the watch and waits for the pass
+// in flight: once it resolves, the loop proposes nothing more.
+
+import type { Logger } from 'pino';
+import { silentLogger } from '../../common/logger';
+import type { MemoryStore, ObjectEventOf, ReadTx, StoreEventOf, TableName, Watcher } from '../../store';
+import { type LoopClock, type LoopTimer, systemLoopClock } from './loop-clock';
+
+export interface LoopOptions {
+  readonly store: MemoryStore;
+  readonly logger?: Logger;
+  readonly clock?: LoopClock;
+  /** Wait after the first change before a pass, to gather more changes into it. Default 50 ms. */
+  readonly debounceMs?: number;
+  /** Wait before retrying a pass that failed (e.g. a write refused). Default 500 ms. */
+  readonly retryDelayMs?: number;
+}
+
+export const DEFAULT_DEBOUNCE_MS = 50;
+export const DEFAULT_RETRY_DELAY_MS = 500;
+
+/** Thrown inside a pass when the loop is stopping: not an error, the pass just ends. */
+export class LoopStoppedError extends Error {
+  override name = 'LoopStoppedError';
+  constructor(loop: string, options?: { cause?: unknown }) {
+    super(`${loop} loop stopped`, options);
+  }
+}
+
+export abstract class StoreLoop<K extends TableName> {
+  protected readonly store: MemoryStore;
+  protected readonly logger: Logger;
+  protected readonly clock: LoopClock;
+  private readonly debounceMs: number;
+  private readonly retryDelayMs: number;
+  private readonly abort = new AbortController();
+  private watcher: Watcher<K> | undefined;
+  private consuming: Promise<void> | undefined;
+  private passTimer: LoopTimer | undefined;
+  private passing: Promise<void> | undefined;
+  private passAgain = false;
+  private dirty = false;
+  private started = false;
+
+  /** For logs: `allocator`, `scheduler`, ... */
+  abstract readonly name: string;
+  /** The tables whose changes this loop follows. */
+  protected abstract readonly tables: readonly K[];
+
+  constructor(options: LoopOptions) {
+    this.store = options.store;
+    this.clock = options.clock ?? systemLoopClock;
+    this.debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
+    this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+    this.logger = options.logger ?? silentLogger();
+  }
+
+  /** Rebuilds the loop's state from a consistent view and marks what needs a pass. */
+  protected abstract resync(tx: ReadTx): void;
+  /** Takes in one change; returns whether it made something dirty. */
+  protected abstract handle(event: ObjectEventOf<K>): boolean;
+  /** One reconcile pass over what is dirty. Writes check `this.signal` (see assertRunning). */
+  protected abstract pass(): Promise<void>;
+
+  /** Aborted when the loop stops. */
+  protected get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  get isStopped(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  /** Whether a pass is running or waiting for its timer: for tests and status. */
+  get isBusy(): boolean {
+    return this.passing !== undefined || this.passTimer !== undefined;
+  }
+
+  /** Starts watching from a snapshot and runs a first pass. Synchronous: the view is taken now. */
+  start(): void {
+    if (this.started) throw new Error(`${this.name} loop already started`);
+    this.started = true;
+    this.watch();
+  }
+
+  /** Starts the loop and resolves when it has stopped (by stop() or by `signal`). */
+  async run(signal?: AbortSignal): Promise<void> {
+    if (!this.started) this.start();
+    if (signal?.aborted) return this.stop();
+    const onAbort = (): void => void this.stop();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await new Promise<void>((resolve) => {
+        if (this.isStopped) resolve();
+        else this.abort.signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      await this.stop();
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Stops: no new pass starts, timers are cancelled, the pass in flight is awaited. Idempotent. */
+  async stop(): Promise<void> {
+    if (!this.isStopped) {
+      this.abort.abort(new LoopStoppedError(this.name));
+      this.passTimer?.cancel();
+      this.passTimer = undefined;
+      this.watcher?.close();
+      this.onStop();
+    }
+    await this.consuming;
+    while (this.passing !== undefined) await this.passing;
+  }
+
+  /** Cancels the subclass's own timers. */
+  protected onStop(): void {}
+
+  /** Asks for a pass `delayMs` from now (default: the debounce); an earlier request wins. */
+  protected requestPass(delayMs = this.debounceMs): void {
+    if (this.isStopped) return;
+    if (this.passing !== undefined) {
+      this.passAgain = true;
+      return;
+    }
+    if (this.passTimer !== undefined) return;
+    this.passTimer = this.clock.setTimer(() => {
+      this.passTimer = undefined;
+      this.startPass();
+    }, delayMs);
+  }
+
+  /** Throws LoopStoppedError once the loop is stopping: call before each write. */
+  protected assertRunning(): void {
+    if (this.isStopped) throw new LoopStoppedError(this.name);
+  }
+
+  private watch(): void {
+    const { watcher } = this.store.viewAndWatch((tx) => this.resync(tx), {
+      tables: this.tables,
+      commits: true,
+      signal: this.abort.signal,
+    });
+    this.watcher = watcher;
+    this.requestPass(0);
+    this.consuming = this.consume(watcher);
+  }
+
+  private async consume(watcher: Watcher<K>): Promise<void> {
+    try {
+      for await (const event of watcher as AsyncIterable<StoreEventOf<K>>) {
+        if (event.type === 'restored') {
+          this.logger.info({ index: event.index }, 'store restored from a snapshot: resyncing');
+          watcher.close();
+          if (!this.isStopped) this.watch();
+          return;
+        }
+        if (event.type === 'commit') {
+          if (this.dirty) {
+            this.dirty = false;
+            this.requestPass();
+          }
+          continue;
+        }
+        if (this.handle(event)) this.dirty = true;
+      }
+    } catch (err) {
+      if (this.isStopped) return;
+      this.logger.warn({ err }, 'watch ended: resyncing from a fresh view');
+      this.watch();
+    }
+  }
+
+  private startPass(): void {
+    if (this.isStopped) return;
+    this.passAgain = false;
+    this.passing = this.pass()
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          if (this.isStopped || err instanceof LoopStoppedError) return;
+          this.logger.warn({ err }, 'pass failed: retrying');
+          return 'retry' as const;
+        },
+      )
+      .then((outcome) => {
+        this.passing = undefined;
+        if (outcome === 'retry') this.requestPass(this.retryDelayMs);
+        else if (this.passAgain) this.requestPass();
+      });
+  }
+}
