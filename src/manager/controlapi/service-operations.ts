@@ -1,0 +1,203 @@
+// Control API operations on services: create (Swarm's defaults filled in, then validated: a
+// rejected request writes nothing), read by ID / name / unique prefix, list with task counts,
+// update (optimistic version, no renames, no mode changes), scale, and remove (the service goes and
+// its tasks are marked for shutdown; the leader's loops stop the containers and clean up).
+import type { ListServicesRequest__Output } from '../../api/gen/types/orch/control/ListServicesRequest';
+import type { ServiceStatus } from '../../api/gen/types/orch/control/ServiceStatus';
+import type { UpdateServiceRequest__Output } from '../../api/gen/types/orch/control/UpdateServiceRequest';
+import type { ServiceSpec__Output } from '../../api/gen/types/orch/objects/ServiceSpec';
+import type { ReadTx, Service } from '../../store';
+import { planServiceRemoval } from '../orchestrator';
+import { SpecError, validateServiceSpec } from '../spec';
+import { type CallOptions, type ControlContext, readBarrier } from './control-context';
+import { FailedPreconditionError, InvalidRequestError, NoSuchObjectError } from './control-errors';
+import { resolveService } from './resolve-reference';
+import { withServiceDefaults } from './service-defaults';
+
+const MODE_NAMES: Record<string, string> = {
+  replicated: 'replicated',
+  global: 'global',
+  replicatedJob: 'replicated-job',
+  globalJob: 'global-job',
+};
+
+export async function createService(
+  ctx: ControlContext,
+  spec: ServiceSpec__Output | null,
+  options: CallOptions,
+): Promise<Service> {
+  if (!spec) throw new InvalidRequestError('spec', 'a service spec is required');
+  const complete = withServiceDefaults(spec);
+  validateServiceSpec(complete);
+  const created = await ctx.store.update((tx) => tx.services.create({ spec: complete }), {
+    signal: options.signal,
+  });
+  return ctx.store.view((tx) => mustGet(tx, created.meta!.id));
+}
+
+export async function getService(
+  ctx: ControlContext,
+  reference: string,
+  linearizable: boolean,
+  options: CallOptions,
+): Promise<Service> {
+  await readBarrier(ctx, linearizable, options);
+  return ctx.store.view((tx) => resolveService(tx, reference));
+}
+
+export async function listServices(
+  ctx: ControlContext,
+  request: ListServicesRequest__Output,
+  options: CallOptions,
+): Promise<{ services: Service[]; statuses: ServiceStatus[] }> {
+  await readBarrier(ctx, request.linearizable, options);
+  const f = request.filters;
+  return ctx.store.view((tx) => {
+    const services = tx.services
+      .filter((service) => {
+        if (!f) return true;
+        const id = service.meta?.id ?? '';
+        const name = service.spec?.name ?? '';
+        if (f.ids.length > 0 && !f.ids.some((p) => id.startsWith(p))) return false;
+        if (f.names.length > 0 && !f.names.some((p) => name.startsWith(p))) return false;
+        if (f.modes.length > 0 && !f.modes.includes(MODE_NAMES[service.spec?.mode ?? ''] ?? '')) return false;
+        const labels = service.spec?.labels ?? {};
+        return Object.entries(f.labels).every(([k, v]) => k in labels && (v === '' || labels[k] === v));
+      })
+      .sort((a, b) => ((a.spec?.name ?? '') < (b.spec?.name ?? '') ? -1 : 1));
+    return { services, statuses: services.map((s) => serviceStatus(tx, s)) };
+  });
+}
+
+/** Running, desired and completed task counts, as `service ls` shows them. */
+export function serviceStatus(tx: ReadTx, service: Service): ServiceStatus {
+  const id = service.meta!.id;
+  const tasks = tx.tasks.findByService(id);
+  const liveNodes = new Set(
+    tx.nodes.filter((n) => n.status?.state !== 'NODE_STATE_DOWN').map((n) => n.meta?.id ?? ''),
+  );
+  let running = 0;
+  let completed = 0;
+  let wanted = 0;
+  for (const task of tasks) {
+    if (task.status?.state === 'TASK_STATE_COMPLETE') completed++;
+    if (task.desiredState !== 'TASK_STATE_RUNNING') continue;
+    wanted++;
+    if (task.status?.state === 'TASK_STATE_RUNNING' && (!task.nodeId || liveNodes.has(task.nodeId)))
+      running++;
+  }
+  const spec = service.spec;
+  let desired = wanted;
+  if (spec?.mode === 'replicated') desired = spec.replicated?.replicas ?? 0;
+  else if (spec?.mode === 'replicatedJob') desired = spec.replicatedJob?.totalCompletions ?? 0;
+  return { serviceId: id, runningTasks: running, desiredTasks: desired, completedTasks: completed };
+}
+
+export async function updateService(
+  ctx: ControlContext,
+  request: UpdateServiceRequest__Output,
+  options: CallOptions,
+): Promise<Service> {
+  if (!request.spec) throw new InvalidRequestError('spec', 'a service spec is required');
+  const service = ctx.store.view((tx) => resolveService(tx, request.serviceId));
+  const id = service.meta!.id;
+  const spec = withServiceDefaults(request.spec);
+  if (spec.name !== service.spec?.name) {
+    throw new SpecError('name', `renaming services is not supported (${service.spec?.name} → ${spec.name})`);
+  }
+  if (spec.mode !== service.spec?.mode) {
+    throw new SpecError(
+      'mode',
+      `a service's mode can't change (${MODE_NAMES[service.spec?.mode ?? ''] ?? 'unset'} → ${MODE_NAMES[spec.mode ?? ''] ?? 'unset'}): remove the service and create it again`,
+    );
+  }
+  validateServiceSpec(spec);
+  await ctx.store.update(
+    (tx) => {
+      const current = mustGet(tx, id);
+      tx.services.update({
+        ...current,
+        meta: { ...current.meta!, version: request.version },
+        spec,
+        previousSpec: current.spec,
+      });
+    },
+    { signal: options.signal },
+  );
+  return ctx.store.view((tx) => mustGet(tx, id));
+}
+
+/** Sets the replicas of a replicated service (the concurrency of a replicated job). */
+export async function scaleService(
+  ctx: ControlContext,
+  reference: string,
+  replicas: number,
+  options: CallOptions,
+): Promise<Service> {
+  const id = ctx.store.view((tx) => resolveService(tx, reference)).meta!.id;
+  await ctx.store.update(
+    (tx) => {
+      const current = mustGet(tx, id);
+      const spec = current.spec!;
+      if (spec.mode === 'replicated') {
+        tx.services.update({ ...current, spec: { ...spec, replicated: { replicas } }, previousSpec: spec });
+      } else if (spec.mode === 'replicatedJob') {
+        tx.services.update({
+          ...current,
+          spec: { ...spec, replicatedJob: { ...spec.replicatedJob!, maxConcurrent: replicas } },
+          previousSpec: spec,
+        });
+      } else {
+        throw new FailedPreconditionError(
+          `service ${spec.name} is in ${MODE_NAMES[spec.mode ?? ''] ?? 'global'} mode: scale can only be used with replicated or replicated-job mode`,
+        );
+      }
+    },
+    { signal: options.signal },
+  );
+  return ctx.store.view((tx) => mustGet(tx, id));
+}
+
+/**
+ * Deletes the service and, in the same transaction when they fit, marks its tasks for shutdown
+ * (tasks that never reached a node are shut down and deleted at once). Large services continue in
+ * further transactions; should one fail, the leader's orchestrator shuts down what is left.
+ */
+export async function removeService(
+  ctx: ControlContext,
+  reference: string,
+  options: CallOptions,
+): Promise<void> {
+  const id = ctx.store.view((tx) => resolveService(tx, reference)).meta!.id;
+  await ctx.store.batch(
+    async (batch) => {
+      const tasks = await batch.update((tx) => {
+        mustGet(tx, id);
+        tx.services.delete(id);
+        return tx.tasks.findByService(id);
+      });
+      const plan = planServiceRemoval(id, tasks, ctx.clock());
+      const deleted = new Set(plan.delete);
+      for (const task of plan.update) {
+        await batch.update((tx) => {
+          if (!tx.tasks.get(task.meta!.id)) return;
+          if (deleted.has(task.meta!.id)) tx.tasks.delete(task.meta!.id);
+          else tx.tasks.update(task);
+        });
+      }
+      for (const taskId of plan.delete) {
+        if (plan.update.some((t) => t.meta?.id === taskId)) continue;
+        await batch.update((tx) => {
+          if (tx.tasks.get(taskId)) tx.tasks.delete(taskId);
+        });
+      }
+    },
+    { signal: options.signal },
+  );
+}
+
+function mustGet(tx: ReadTx, id: string): Service {
+  const service = tx.services.get(id);
+  if (!service) throw new NoSuchObjectError('service', id);
+  return service;
+}
