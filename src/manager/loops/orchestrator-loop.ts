@@ -6,12 +6,14 @@
 // recorded only once the plan that made them has been written.
 //
 // What marks a service dirty: a change to the service (created, updated, removed); a task of it that
-// stopped, changed desired state or was deleted; a node change that matters for placement (state,
-// availability, labels, role, resources), which dirties the services with live tasks on the node and
-// every global service; a change of the cluster's task history limit, which dirties everything.
+// stopped, changed desired state or was deleted; a node that joined, became ready or active, or
+// changed labels, role or resources, which dirties every global service and the services with live
+// tasks on it (nodes going down, drained or removed are left to the node-failure loop, whose
+// shutdowns dirty the services); a change of the cluster's task history limit, which dirties all.
 // It never assigns nodes (the scheduler does) and never moves a task's observed state past pending.
 
 import type { ObjectEventOf, ReadTx, Service, Task } from '../../store';
+import { mustLeaveNode, nodeCondition } from '../orchestrator/node-failure';
 import { randomTaskId } from '../orchestrator/reconcile-context';
 import { isEmptyPlan, type ReconcilePlan } from '../orchestrator/reconcile-plan';
 import { planServiceRemoval, reconcileService } from '../orchestrator/reconcile-service';
@@ -75,6 +77,9 @@ export class OrchestratorLoop extends StoreLoop<Tables> {
         return true;
       case 'nodes':
         if (event.type === 'update' && !nodeChangeMatters(event.old, event.object)) return false;
+        // A node going down, drained or removed is the node-failure loop's: the shutdowns it writes
+        // dirty the services. Doing it here too would only make the two race for the same tasks.
+        if (event.type === 'delete' || mustLeaveNode(nodeCondition(event.object))) return false;
         this.dirtyNodes.add(event.object.meta?.id ?? '');
         return true;
       case 'clusters':

@@ -9,6 +9,7 @@
 import type { Logger } from 'pino';
 import { silentLogger } from '../../common/logger';
 import type { MemoryStore, ObjectEventOf, ReadTx, StoreEventOf, TableName, Watcher } from '../../store';
+import { AlreadyExistsError, NotFoundError, VersionConflictError } from '../../store';
 import { type LoopClock, type LoopTimer, systemLoopClock } from './loop-clock';
 
 export interface LoopOptions {
@@ -184,6 +185,11 @@ export abstract class StoreLoop<K extends TableName> {
         () => undefined,
         (err: unknown) => {
           if (this.isStopped || err instanceof LoopStoppedError) return;
+          if (isRaceLost(err)) {
+            // Someone wrote first (another loop, an agent, an operator): reconcile again from fresh state.
+            this.logger.debug({ err: (err as Error).message }, 'write raced with another change: again');
+            return 'again' as const;
+          }
           this.logger.warn({ err }, 'pass failed: retrying');
           return 'retry' as const;
         },
@@ -191,7 +197,14 @@ export abstract class StoreLoop<K extends TableName> {
       .then((outcome) => {
         this.passing = undefined;
         if (outcome === 'retry') this.requestPass(this.retryDelayMs);
-        else if (this.passAgain) this.requestPass();
+        else if (outcome === 'again' || this.passAgain) this.requestPass();
       });
   }
+}
+
+/** A transaction refused because the objects it was computed from changed meanwhile. */
+function isRaceLost(err: unknown): boolean {
+  return (
+    err instanceof VersionConflictError || err instanceof NotFoundError || err instanceof AlreadyExistsError
+  );
 }

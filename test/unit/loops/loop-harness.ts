@@ -3,6 +3,7 @@
 // that run what they are assigned and stop what they are told to stop. `settle()` moves time from one
 // due timer to the next until no loop has anything left to do.
 
+import pino from 'pino';
 import type { Node__Output } from '../../../src/api/gen/types/orch/objects/Node';
 import type { ServiceSpec__Output } from '../../../src/api/gen/types/orch/objects/ServiceSpec';
 import { type LeaderLoops, type LeaderLoopsOptions, startLeaderLoops } from '../../../src/manager/loops';
@@ -79,6 +80,7 @@ export class TestLeader {
     this.loops = startLeaderLoops({
       store: this.store,
       clock: this.clock,
+      logger: process.env.ORCH_TEST_LOG ? pino({ level: process.env.ORCH_TEST_LOG }) : undefined,
       options: { newTaskId: () => `task-${String(++this.nextId).padStart(6, '0')}`, ...options },
     });
     return this.loops;
