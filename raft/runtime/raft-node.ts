@@ -65,6 +65,8 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private readonly wakeup = new Wakeup();
   private stopping = false;
   private stopped = false;
+  /** The one stop() in progress or done. */
+  private stopCall: Promise<void> | undefined;
   private role: Role = Role.Follower;
   private leader: NodeId = NONE;
   private persisted: HardState;
@@ -309,9 +311,13 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
    * RaftStoppedError, closes the transport and the database. A leader first tries to hand
    * leadership to another voter (for at most one election timeout) so the cluster does not wait.
    */
-  async stop(options: { transferLeadership?: boolean } = {}): Promise<void> {
-    if (this.stopping) return this.loopDone;
-    if (options.transferLeadership !== false) await this.handOffLeadership();
+  stop(options: { transferLeadership?: boolean } = {}): Promise<void> {
+    this.stopCall ??= this.stopOnce(options);
+    return this.stopCall;
+  }
+
+  private async stopOnce(options: { transferLeadership?: boolean }): Promise<void> {
+    if (options.transferLeadership !== false && !this.stopping) await this.handOffLeadership();
     this.stopping = true;
     clearInterval(this.ticker);
     this.notify();

@@ -18,6 +18,7 @@ import { type LoadResult, type PutFn, runLoad } from './raft-vs-etcd-load';
 const SEQUENTIAL_PUTS = Number(process.env.BENCH_SEQUENTIAL_PUTS ?? 2000);
 const CONCURRENT_PUTS = Number(process.env.BENCH_CONCURRENT_PUTS ?? 10000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const WARMUP_PUTS = Number(process.env.BENCH_WARMUP_PUTS ?? 3000);
 
 interface SystemResults {
   sequential: LoadResult;
@@ -104,8 +105,12 @@ async function compare(orch: System, etcd: System): Promise<{ orch: SystemResult
     orch: { sequential: [] as LoadResult[], c16: [] as LoadResult[], c64: [] as LoadResult[] },
     etcd: { sequential: [] as LoadResult[], c16: [] as LoadResult[], c64: [] as LoadResult[] },
   };
-  for (const system of [orch, etcd])
-    await runLoad(system.put, { clients: 16, total: 500, label: `${system.name}-warmup` });
+  // Warm-up, the same for both: orch's members run on V8, whose JIT needs a few thousand requests
+  // before the hot paths are compiled (the first thousand puts are several times slower).
+  for (const system of [orch, etcd]) {
+    await runLoad(system.put, { clients: 1, total: WARMUP_PUTS, label: `${system.name}-warmup-seq` });
+    await runLoad(system.put, { clients: 16, total: WARMUP_PUTS, label: `${system.name}-warmup-c16` });
+  }
   const scenarios = [
     { name: 'sequential', clients: 1, total: SEQUENTIAL_PUTS },
     { name: 'c16', clients: 16, total: CONCURRENT_PUTS },
