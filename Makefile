@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BIN := node_modules/.bin
 JEST_ARGS ?=
 
-.PHONY: all deps proto build lint engine image test sim demo demo-down clean
+.PHONY: all deps proto build lint engine image test sim bench-raft bench-mesh demo demo-down clean
 
 all: build
 
@@ -44,6 +44,13 @@ SEEDS ?= 200
 FROM ?= 1
 sim: build
 	npm run --silent sim -- --seeds $(SEEDS) --from $(FROM)
+
+# Benchmarks against a reference on this machine (never part of `make test`); results in docs/benchmarks.md.
+bench-raft: build
+	test/bench/raft-vs-etcd.sh
+
+bench-mesh: build
+	test/bench/mesh.sh
 
 demo: build image
 	@node dist/cmd/orch.js --help
