@@ -1,0 +1,510 @@
+// The dispatcher: the manager side of every worker's session, as swarmkit's manager/dispatcher.
+// It owns the worker sessions (authenticated by the caller's certificate), the heartbeat timers
+// that mark silent nodes DOWN, one assignments stream per session fed by the store's changes, the
+// batched intake of task status reports, and the log broker. It writes through the store, so it
+// runs on the leader only: the manager calls start() on gaining leadership and stop() on losing it,
+// and while stopped every call fails with UNAVAILABLE naming the leader (trailing metadata
+// "orch-leader-addr"), which is how agents find it. It never decides where tasks run or what
+// happens to the tasks of a down node (the scheduler and orchestrator do).
+import { randomUUID } from 'node:crypto';
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { AssignmentsRequest__Output } from '../../api/gen/types/orch/dispatcher/AssignmentsRequest';
+import type { HeartbeatResponse } from '../../api/gen/types/orch/dispatcher/HeartbeatResponse';
+import type { PublishLogsResponse } from '../../api/gen/types/orch/dispatcher/PublishLogsResponse';
+import type { SessionRequest__Output } from '../../api/gen/types/orch/dispatcher/SessionRequest';
+import type { UpdateTaskStatusRequest__Output } from '../../api/gen/types/orch/dispatcher/UpdateTaskStatusRequest';
+import type { UpdateTaskStatusResponse } from '../../api/gen/types/orch/dispatcher/UpdateTaskStatusResponse';
+import { silentLogger } from '../../common/logger';
+import type { MemoryStore, StoreEventOf } from '../../store';
+import type { NodeIdentity } from '../ca/node-identity';
+import { type AuthenticatedCall, peerIdentity } from '../ca/peer-identity';
+import {
+  DispatcherNotLeaderError,
+  grpcStatusOf,
+  HeartbeatExpiredError,
+  NodeUnauthenticatedError,
+  SessionInvalidError,
+} from './dispatcher-errors';
+import type {
+  AssignmentsMessage,
+  DispatcherHandlers,
+  LogSubscription,
+  ManagerPeer,
+  PublishLogsMessage__Output,
+  SessionMessage,
+} from './dispatcher-grpc';
+import { HeartbeatMonitor } from './heartbeat-monitor';
+import {
+  LogBroker,
+  type LogRequestOptions,
+  type LogSelector,
+  type LogSource,
+  type TaskLogMessage,
+} from './log-broker';
+import { NodeAssignments } from './node-assignments';
+import { hostOfPeer, managersFromStore, markNodeDown, registerNode } from './node-registry';
+import { TaskStatusBatcher } from './task-status-batcher';
+
+/** Swarm's default heartbeat period. */
+export const DEFAULT_HEARTBEAT_PERIOD_MS = 5_000;
+
+export interface DispatcherOptions {
+  store: MemoryStore;
+  logger?: Logger;
+  /**
+   * Who is calling. Default: the verified peer certificate (peerIdentity). Tests over insecure
+   * loopback inject another (see metadataIdentity); never do that on a real server.
+   */
+  identify?: (call: AuthenticatedCall & { metadata: grpc.Metadata }) => NodeIdentity | undefined;
+  /** Heartbeat period when the Cluster object does not set one (default 5 s). */
+  heartbeatPeriodMs?: number;
+  /** Missed periods before a node is marked down (default 3). */
+  heartbeatGracePeriods?: number;
+  /** How long task status reports are collected before one batch write (default 10 ms). */
+  statusBatchDelayMs?: number;
+  /** The leader's address, for the UNAVAILABLE answer a stopped dispatcher gives. */
+  leaderAddr?: () => string | undefined;
+  /** The managers agents may fail over to; default: manager nodes in the store with an address. */
+  managers?: () => ManagerPeer[];
+  /** Clock for lastHeartbeatMs (default Date.now). */
+  now?: () => number;
+}
+
+interface WorkerSession {
+  readonly id: string;
+  readonly nodeId: string;
+  readonly call: grpc.ServerWritableStream<SessionRequest__Output, SessionMessage>;
+  assignments: AssignmentsStream | undefined;
+}
+
+interface AssignmentsStream {
+  readonly session: WorkerSession;
+  readonly call: grpc.ServerWritableStream<AssignmentsRequest__Output, AssignmentsMessage>;
+  readonly state: NodeAssignments;
+}
+
+export interface DispatcherStats {
+  running: boolean;
+  sessions: number;
+  assignmentStreams: number;
+  watchedNodes: number;
+  statusReportsWritten: number;
+  statusReportsRefused: number;
+  statusTransactions: number;
+}
+
+type CallWithMetadata = AuthenticatedCall & { metadata: grpc.Metadata };
+
+export class Dispatcher implements LogSource {
+  private readonly store: MemoryStore;
+  private readonly logger: Logger;
+  private readonly identify: (call: CallWithMetadata) => NodeIdentity | undefined;
+  private readonly now: () => number;
+  private readonly sessionsByNode = new Map<string, WorkerSession>();
+  private readonly sessionsById = new Map<string, WorkerSession>();
+  private readonly dirty = new Set<AssignmentsStream>();
+  private readonly broker: LogBroker;
+  private monitor: HeartbeatMonitor | undefined;
+  private batcher: TaskStatusBatcher | undefined;
+  private subscription: { close(): void } | undefined;
+  private flushScheduled = false;
+  private managersDirty = false;
+  private managersCache: ManagerPeer[] | undefined;
+
+  constructor(private readonly options: DispatcherOptions) {
+    this.store = options.store;
+    this.logger = (options.logger ?? silentLogger()).child({ module: 'dispatcher' });
+    this.identify = options.identify ?? peerIdentity;
+    this.now = options.now ?? Date.now;
+    this.broker = new LogBroker(
+      this.store,
+      (nodeId, sub) => this.sendLogSubscription(nodeId, sub),
+      this.logger,
+    );
+  }
+
+  get running(): boolean {
+    return this.monitor !== undefined;
+  }
+
+  /**
+   * Starts serving (on gaining leadership). Every node the store has READY gets one grace period to
+   * open a session with this dispatcher before it is marked down, as after a leader change.
+   */
+  start(): void {
+    if (this.running) return;
+    const monitor = new HeartbeatMonitor({
+      gracePeriods: this.options.heartbeatGracePeriods,
+      onExpired: (nodeId) => this.nodeExpired(nodeId),
+    });
+    this.monitor = monitor;
+    this.batcher = new TaskStatusBatcher({
+      store: this.store,
+      logger: this.logger,
+      delayMs: this.options.statusBatchDelayMs,
+    });
+    this.subscription = this.store.subscribe((event) => this.onStoreEvent(event), {
+      tables: ['tasks', 'nodes', 'secrets', 'configs'],
+      commits: true,
+    });
+    const period = this.heartbeatPeriodMs();
+    const ready = this.store.view((tx) => tx.nodes.filter((n) => n.status?.state === 'NODE_STATE_READY'));
+    for (const node of ready) monitor.beat(node.meta!.id, period);
+    this.logger.info({ readyNodes: ready.length, heartbeatPeriodMs: period }, 'dispatcher started');
+  }
+
+  /** Stops serving (leadership lost, or shutdown): ends every session, telling agents where the leader is. */
+  stop(): void {
+    if (!this.running) return;
+    this.monitor?.close();
+    this.monitor = undefined;
+    this.batcher?.close();
+    this.batcher = undefined;
+    this.subscription?.close();
+    this.subscription = undefined;
+    this.dirty.clear();
+    const reason = this.notLeader();
+    for (const session of [...this.sessionsById.values()]) this.endSession(session, reason);
+    this.broker.close();
+    this.logger.info('dispatcher stopped');
+  }
+
+  /** Same as stop(): releases timers, subscriptions and open calls. */
+  close(): void {
+    this.stop();
+  }
+
+  /** Logs of tasks on any connected node: what the Control API's `service logs` reads. */
+  logs(selector: LogSelector, options?: LogRequestOptions): AsyncIterable<TaskLogMessage> {
+    return this.broker.logs(selector, options);
+  }
+
+  stats(): DispatcherStats {
+    let streams = 0;
+    for (const s of this.sessionsById.values()) if (s.assignments) streams++;
+    return {
+      running: this.running,
+      sessions: this.sessionsById.size,
+      assignmentStreams: streams,
+      watchedNodes: this.monitor?.size ?? 0,
+      statusReportsWritten: this.batcher?.counters.written ?? 0,
+      statusReportsRefused: this.batcher?.counters.refused ?? 0,
+      statusTransactions: this.batcher?.counters.transactions ?? 0,
+    };
+  }
+
+  /** The gRPC handlers to mount with dispatcherServiceDefinition(). */
+  handlers(): DispatcherHandlers {
+    return {
+      Session: (call) => this.handleSession(call),
+      Heartbeat: (call, callback) => {
+        try {
+          const session = this.sessionOf(call, call.request);
+          const periodMs = this.heartbeatPeriodMs();
+          this.monitor!.beat(session.nodeId, periodMs);
+          callback(null, { periodMs } satisfies HeartbeatResponse);
+        } catch (err) {
+          callback(grpcStatusOf(err));
+        }
+      },
+      Assignments: (call) => this.handleAssignments(call),
+      UpdateTaskStatus: (call, callback) => {
+        this.handleStatus(call).then(
+          (response) => callback(null, response),
+          (err) => callback(grpcStatusOf(err)),
+        );
+      },
+      PublishLogs: (call, callback) => this.handlePublishLogs(call, callback),
+    };
+  }
+
+  // --- sessions -------------------------------------------------------------------------------
+
+  private handleSession(call: grpc.ServerWritableStream<SessionRequest__Output, SessionMessage>): void {
+    const fail = (err: unknown) => {
+      if (!call.cancelled) call.emit('error', grpcStatusOf(err));
+    };
+    if (!this.running) {
+      fail(this.notLeader());
+      return;
+    }
+    const identity = this.identify(call);
+    if (identity === undefined) {
+      fail(new NodeUnauthenticatedError());
+      return;
+    }
+    const nodeId = identity.nodeId;
+    const addr = call.request.addr || hostOfPeer(call.getPeer());
+    registerNode(this.store, {
+      nodeId,
+      role: identity.role,
+      description: call.request.description,
+      addr,
+      nowMs: this.now(),
+    }).then(
+      () => {
+        if (call.cancelled) return;
+        if (!this.running) {
+          fail(this.notLeader());
+          return;
+        }
+        const previous = this.sessionsByNode.get(nodeId);
+        if (previous !== undefined) this.endSession(previous, new SessionInvalidError(previous.id));
+        const session: WorkerSession = { id: randomUUID(), nodeId, call, assignments: undefined };
+        this.sessionsByNode.set(nodeId, session);
+        this.sessionsById.set(session.id, session);
+        this.monitor!.beat(nodeId, this.heartbeatPeriodMs());
+        call.on('cancelled', () => this.forgetSession(session));
+        call.on('error', () => this.forgetSession(session));
+        call.write(this.sessionMessage(session, []));
+        this.logger.info({ node: nodeId, session: session.id, addr }, 'session opened');
+      },
+      (err) => {
+        this.logger.warn({ node: nodeId, err }, 'registering the node failed');
+        fail(err);
+      },
+    );
+  }
+
+  private sessionMessage(session: WorkerSession, logSubscriptions: LogSubscription[]): SessionMessage {
+    return {
+      sessionId: session.id,
+      nodeId: session.nodeId,
+      managers: this.managers(),
+      heartbeatPeriodMs: this.heartbeatPeriodMs(),
+      logSubscriptions,
+    };
+  }
+
+  /** The session a call names, checked against the caller: a node cannot use another's session. */
+  private sessionOf(call: CallWithMetadata, request: { sessionId: string }): WorkerSession {
+    if (!this.running) throw this.notLeader();
+    const identity = this.identify(call);
+    if (identity === undefined) throw new NodeUnauthenticatedError();
+    const session = this.sessionsById.get(request.sessionId);
+    if (session === undefined || session.nodeId !== identity.nodeId)
+      throw new SessionInvalidError(request.sessionId);
+    return session;
+  }
+
+  /** Ends a session's calls with `reason` and forgets it. */
+  private endSession(session: WorkerSession, reason: Error): void {
+    this.forgetSession(session);
+    const status = grpcStatusOf(reason);
+    for (const call of [session.assignments?.call, session.call]) {
+      if (call !== undefined && !call.cancelled && call.writable) call.emit('error', status);
+    }
+  }
+
+  private forgetSession(session: WorkerSession): void {
+    if (this.sessionsById.get(session.id) !== session) return;
+    this.sessionsById.delete(session.id);
+    if (this.sessionsByNode.get(session.nodeId) === session) this.sessionsByNode.delete(session.nodeId);
+    if (session.assignments) this.dirty.delete(session.assignments);
+    session.assignments = undefined;
+    this.broker.sessionEnded(session.nodeId);
+    this.logger.info({ node: session.nodeId, session: session.id }, 'session closed');
+  }
+
+  private nodeExpired(nodeId: string): void {
+    const session = this.sessionsByNode.get(nodeId);
+    if (session !== undefined) this.endSession(session, new HeartbeatExpiredError(nodeId));
+    this.logger.warn({ node: nodeId }, 'heartbeat expired: marking the node down');
+    markNodeDown(this.store, nodeId, 'heartbeat failure').catch((err) => {
+      this.logger.error({ node: nodeId, err }, 'marking the node down failed');
+    });
+  }
+
+  private heartbeatPeriodMs(): number {
+    const fromCluster = this.store.view(
+      (tx) => tx.clusters.getByName('default')?.spec?.dispatcher?.heartbeatPeriodMs ?? 0,
+    );
+    return fromCluster > 0 ? fromCluster : (this.options.heartbeatPeriodMs ?? DEFAULT_HEARTBEAT_PERIOD_MS);
+  }
+
+  private managers(): ManagerPeer[] {
+    this.managersCache ??= this.options.managers?.() ?? managersFromStore(this.store);
+    return this.managersCache;
+  }
+
+  private notLeader(): DispatcherNotLeaderError {
+    return new DispatcherNotLeaderError(this.options.leaderAddr?.());
+  }
+
+  // --- assignments ----------------------------------------------------------------------------
+
+  private handleAssignments(
+    call: grpc.ServerWritableStream<AssignmentsRequest__Output, AssignmentsMessage>,
+  ): void {
+    let session: WorkerSession;
+    try {
+      session = this.sessionOf(call, call.request);
+    } catch (err) {
+      call.emit('error', grpcStatusOf(err));
+      return;
+    }
+    const previous = session.assignments;
+    if (previous !== undefined) {
+      this.dirty.delete(previous);
+      if (!previous.call.cancelled)
+        previous.call.emit('error', grpcStatusOf(new SessionInvalidError(session.id)));
+    }
+    const stream: AssignmentsStream = { session, call, state: new NodeAssignments(session.nodeId) };
+    session.assignments = stream;
+    const detach = () => {
+      this.dirty.delete(stream);
+      if (session.assignments === stream) session.assignments = undefined;
+    };
+    call.on('cancelled', detach);
+    call.on('error', detach);
+    // Synchronous from the view to the registration: no entry applies in between, so every later
+    // change reaches the stream through onStoreEvent.
+    const complete = this.store.view((tx) => stream.state.complete(tx));
+    call.write(complete);
+    this.logger.debug({ node: session.nodeId, tasks: stream.state.taskCount }, 'assignments stream opened');
+  }
+
+  private streamOf(nodeId: string): AssignmentsStream | undefined {
+    return this.sessionsByNode.get(nodeId)?.assignments;
+  }
+
+  private onStoreEvent(event: StoreEventOf<'tasks' | 'nodes' | 'secrets' | 'configs'>): void {
+    switch (event.type) {
+      case 'commit':
+        if (this.dirty.size > 0 || this.managersDirty) this.scheduleFlush();
+        return;
+      case 'restored':
+        this.managersDirty = true;
+        for (const session of this.sessionsById.values()) {
+          const stream = session.assignments;
+          if (stream) stream.call.write(this.store.view((tx) => stream.state.complete(tx)));
+        }
+        this.scheduleFlush();
+        return;
+    }
+    switch (event.table) {
+      case 'tasks': {
+        const id = event.object.meta!.id;
+        const next = event.type === 'delete' ? undefined : event.object;
+        const nodeId = event.object.nodeId;
+        const oldNodeId = event.old?.nodeId;
+        const stream = nodeId === '' ? undefined : this.streamOf(nodeId);
+        if (stream) {
+          stream.state.taskChanged(id, next);
+          if (stream.state.hasPending) this.dirty.add(stream);
+        }
+        if (oldNodeId !== undefined && oldNodeId !== '' && oldNodeId !== nodeId) {
+          const former = this.streamOf(oldNodeId);
+          if (former) {
+            former.state.taskChanged(id, undefined);
+            if (former.state.hasPending) this.dirty.add(former);
+          }
+        }
+        return;
+      }
+      case 'secrets':
+      case 'configs':
+        if (event.type !== 'update') return;
+        for (const session of this.sessionsById.values()) {
+          const stream = session.assignments;
+          if (!stream) continue;
+          if (event.table === 'secrets') stream.state.secretChanged(event.object);
+          else stream.state.configChanged(event.object);
+          if (stream.state.hasPending) this.dirty.add(stream);
+        }
+        return;
+      case 'nodes': {
+        const node = event.object;
+        if (node.role === 'NODE_ROLE_MANAGER' || event.old?.role === 'NODE_ROLE_MANAGER') {
+          this.managersCache = undefined;
+          this.managersDirty = true;
+        }
+        if (event.type === 'delete') {
+          // Removed from the cluster: no session, no heartbeat timer.
+          const session = this.sessionsByNode.get(node.meta!.id);
+          if (session) this.endSession(session, new SessionInvalidError(session.id));
+          this.monitor?.forget(node.meta!.id);
+        }
+        return;
+      }
+    }
+  }
+
+  /** Sends what changed, coalescing the entries that applied in the same turn of the event loop. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (!this.running) return;
+      if (this.dirty.size > 0) {
+        const streams = [...this.dirty];
+        this.dirty.clear();
+        this.store.view((tx) => {
+          for (const stream of streams) {
+            if (stream.call.cancelled || stream.session.assignments !== stream) continue;
+            const message = stream.state.takeChanges(tx);
+            if (message) stream.call.write(message);
+          }
+        });
+      }
+      if (this.managersDirty) {
+        this.managersDirty = false;
+        for (const session of this.sessionsById.values())
+          session.call.write(this.sessionMessage(session, []));
+      }
+    });
+  }
+
+  // --- task status ----------------------------------------------------------------------------
+
+  private async handleStatus(
+    call: grpc.ServerUnaryCall<UpdateTaskStatusRequest__Output, UpdateTaskStatusResponse>,
+  ): Promise<UpdateTaskStatusResponse> {
+    const session = this.sessionOf(call, call.request);
+    const reports = call.request.updates
+      .filter((u) => u.status !== null && u.taskId !== '')
+      .map((u) => ({ taskId: u.taskId, status: u.status! }));
+    const accepted = await this.batcher!.submit(session.nodeId, reports);
+    return { accepted };
+  }
+
+  // --- logs -----------------------------------------------------------------------------------
+
+  private sendLogSubscription(nodeId: string, subscription: LogSubscription): boolean {
+    const session = this.sessionsByNode.get(nodeId);
+    if (session === undefined || session.call.cancelled) return false;
+    session.call.write(this.sessionMessage(session, [subscription]));
+    return true;
+  }
+
+  private handlePublishLogs(
+    call: grpc.ServerReadableStream<PublishLogsMessage__Output, PublishLogsResponse>,
+    callback: grpc.sendUnaryData<PublishLogsResponse>,
+  ): void {
+    const flow = { pause: () => call.pause(), resume: () => call.resume() };
+    let failed = false;
+    call.on('data', (message: PublishLogsMessage__Output) => {
+      if (failed) return;
+      let session: WorkerSession;
+      try {
+        session = this.sessionOf(call, message);
+      } catch (err) {
+        failed = true;
+        callback(grpcStatusOf(err));
+        return;
+      }
+      if (message.messages.length > 0)
+        this.broker.publish(session.nodeId, message.subscriptionId, message.messages, flow);
+      if (message.close)
+        this.broker.nodeClosed(session.nodeId, message.subscriptionId, message.error || undefined);
+    });
+    call.on('end', () => {
+      if (!failed) callback(null, {});
+    });
+    call.on('error', () => {
+      failed = true;
+    });
+  }
+}
