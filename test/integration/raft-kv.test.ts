@@ -118,29 +118,29 @@ describe('raft kv example on real processes', () => {
       size: 3,
       processes,
       dirs,
-      snapshotEvery: 200,
-      compactionTail: 50,
+      snapshotEvery: 100,
+      compactionTail: 20,
       logLevel: 'info',
     });
     const firstLeader = await cluster.waitForLeader();
     const log: WriteLog = { acked: new Map(), attempted: new Map() };
 
     const writers = startWriters(cluster, 8, 'burst', log);
-    await waitUntil(() => log.acked.size >= 150, { what: '150 acknowledged writes', timeoutMs: 20_000 });
+    await waitUntil(() => log.acked.size >= 100, { what: '100 acknowledged writes', timeoutMs: 20_000 });
     await cluster.kill(firstLeader);
     const ackedAtKill = log.acked.size;
     const survivors = cluster.ids.filter((id) => id !== firstLeader);
     const newLeader = await cluster.waitForLeader(survivors);
     expect(newLeader).not.toBe(firstLeader);
-    await waitUntil(() => log.acked.size >= ackedAtKill + 300, {
-      what: '300 more acknowledged writes after the failover',
+    await waitUntil(() => log.acked.size >= ackedAtKill + 200, {
+      what: '200 more acknowledged writes after the failover',
       timeoutMs: 25_000,
     });
     await writers.stop();
 
     for (const id of survivors) await expectReadable(cluster, id, log);
 
-    // The killed member is now far behind a log compacted every 200 entries: it restarts from its
+    // The killed member is now far behind a log compacted every 100 entries: it restarts from its
     // data directory and is caught up with a snapshot.
     await cluster.startMember(firstLeader);
     await waitCaughtUp(cluster, cluster.ids, newLeader);
@@ -161,7 +161,7 @@ describe('raft kv example on real processes', () => {
     const follower = cluster.ids.find((id) => id !== leader)!;
     const log: WriteLog = { acked: new Map(), attempted: new Map() };
     const writers = startWriters(cluster, 8, 'pre-join', log);
-    await waitUntil(() => log.acked.size >= 250, { what: '250 acknowledged writes', timeoutMs: 20_000 });
+    await waitUntil(() => log.acked.size >= 150, { what: '150 acknowledged writes', timeoutMs: 20_000 });
     await writers.stop();
 
     await cluster.join('m4', follower);
