@@ -1,13 +1,26 @@
 // Builds the `orch` command tree. One file or folder per noun; this file only wires them together.
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version';
+import { registerDaemonCommand } from './daemon';
 import { NotImplementedError, UserError } from './errors';
+import { registerInfoCommand } from './info';
+import { registerInitCommand } from './init';
+import { registerJoinCommand } from './join';
+import { registerJoinTokenCommand } from './join-token';
+import { registerLeaveCommand } from './leave';
 
-/** Command groups in the order `orch --help` lists them, with the line it shows for each. */
+/** Cluster membership commands, in the order `orch --help` lists them. */
+const CLUSTER_COMMANDS: ReadonlyArray<(program: Command) => void> = [
+  registerInitCommand,
+  registerJoinCommand,
+  registerJoinTokenCommand,
+  registerLeaveCommand,
+  registerDaemonCommand,
+  registerInfoCommand,
+];
+
+/** Command groups not built yet, with the line `orch --help` shows for each. */
 const GROUPS: ReadonlyArray<readonly [name: string, summary: string]> = [
-  ['init', 'Create a new cluster with this node as its first manager'],
-  ['join', 'Join this node to a cluster as a worker or manager'],
-  ['leave', 'Make this node leave the cluster'],
   ['node', 'Manage the nodes of the cluster'],
   ['service', 'Manage services'],
   ['stack', 'Deploy and manage stacks from compose files'],
@@ -21,6 +34,7 @@ export function buildProgram(): Command {
     .version(VERSION, '-v, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)');
 
+  for (const register of CLUSTER_COMMANDS) register(program);
   for (const [name, summary] of GROUPS) {
     program
       .command(name)

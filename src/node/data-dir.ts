@@ -30,6 +30,8 @@ export interface DataDirLayout {
   logFile: string;
   /** The running daemon's PID. */
   pidFile: string;
+  /** The new cluster's first objects (root CA key included, mode 0600) until the first manager stored them. */
+  bootstrapFile: string;
 }
 
 export function dataDirLayout(root: string): DataDirLayout {
@@ -41,5 +43,6 @@ export function dataDirLayout(root: string): DataDirLayout {
     controlSocket: join(root, 'orch.sock'),
     logFile: join(root, 'orch.log'),
     pidFile: join(root, 'orch.pid'),
+    bootstrapFile: join(root, 'bootstrap.json'),
   };
 }

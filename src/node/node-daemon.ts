@@ -1,0 +1,397 @@
+// The node daemon: one process per node and data dir. It serves the node's gRPC server (mutual
+// TLS, authorization by certificate role) on its listen address, runs the Manager when the node is
+// a manager, keeps its certificate renewed, answers the CLI on the local admin socket, and follows
+// role changes: a demoted manager stops Raft and goes on as a worker; a node whose renewed
+// certificate says "manager" starts Raft as a learner. It never binds an address it was not given.
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import {
+  Authorizer,
+  CA_SERVICE_NAME,
+  CertificateRenewer,
+  caProtos,
+  createNodeChannelCredentials,
+  createNodeServerCredentials,
+  NODE_CHANNEL_OPTIONS,
+  NodeCertificateProvider,
+  type NodeTLSMaterial,
+  type RevocationList,
+  readNodeTLSMaterial,
+  renewNodeCertificate,
+  writeNodeTLSMaterial,
+} from '../manager/ca';
+import { Manager } from '../manager/manager';
+import { raftAddressFor } from '../manager/manager-addresses';
+import { FORWARDING_SERVICE, FORWARDING_SERVICE_NAME } from '../manager/manager-forwarding';
+import { type DataDirLayout, dataDirLayout } from './data-dir';
+import {
+  ADMIN_SERVICE,
+  AdminRequestError,
+  createAdminServiceImplementation,
+  type JoinTokenRequest,
+  type LeaveRequest,
+  type NodeInfoReport,
+  type NodeStatusReport,
+} from './node-admin';
+import { readBootstrap, removeBootstrap } from './node-bootstrap';
+import { acquirePidFile, releasePidFile } from './node-pid-file';
+import { NodeServer } from './node-server';
+import { type NodeState, NodeStateError, readNodeState, writeNodeState } from './node-state';
+
+export interface NodeDaemonOptions {
+  dataDir: string;
+  logger: Logger;
+}
+
+/** Another component (Control API, dispatcher) served on the node's server, per role. */
+export interface NodeServiceRegistration {
+  name: string;
+  definition: grpc.ServiceDefinition;
+  /** Implementation while this node is a manager (undefined: not served on managers). */
+  forManager?: (manager: Manager) => grpc.UntypedServiceImplementation;
+}
+
+const NOT_A_MANAGER = 'this node is not a manager; call a manager of the cluster';
+const MANAGER_LIST_REFRESH_MS = 5000;
+
+export class NodeDaemon {
+  private manager: Manager | undefined;
+  private managerStarting: Promise<void> | undefined;
+  private renewer: CertificateRenewer | undefined;
+  private readonly adminServer = new grpc.Server();
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
+  private left = false;
+  private resolveDone!: () => void;
+  /** Resolves once the daemon has stopped (close(), or after `orch leave`). */
+  readonly done = new Promise<void>((resolve) => {
+    this.resolveDone = resolve;
+  });
+
+  private constructor(
+    private readonly layout: DataDirLayout,
+    private state: NodeState,
+    private readonly certificates: NodeCertificateProvider,
+    private readonly server: NodeServer,
+    private readonly logger: Logger,
+    private readonly services: readonly NodeServiceRegistration[],
+  ) {}
+
+  /** Services other components add to every node's server (declared before it listens). */
+  static readonly extraServices: NodeServiceRegistration[] = [];
+
+  static async start(options: NodeDaemonOptions): Promise<NodeDaemon> {
+    const layout = dataDirLayout(options.dataDir);
+    await mkdir(layout.root, { recursive: true, mode: 0o700 });
+    const state = await readNodeState(layout.nodeStateFile);
+    if (!state) {
+      throw new NodeStateError(
+        `${layout.root} holds no node; run 'orch init' or 'orch join' with this data dir first`,
+      );
+    }
+    const material = await readNodeTLSMaterial(layout.certificatesDir);
+    if (!material) {
+      throw new NodeStateError(
+        `${layout.certificatesDir} holds no node certificate; the data dir is damaged`,
+      );
+    }
+    await acquirePidFile(layout.pidFile, layout.root);
+    const logger = options.logger.child({ node: state.nodeId });
+    const certificates = new NodeCertificateProvider(material);
+    const server = new NodeServer(logger);
+    const daemon = new NodeDaemon(layout, state, certificates, server, logger, NodeDaemon.extraServices);
+    try {
+      await daemon.startServing();
+      await daemon.startAdminSocket();
+      if (state.role === 'manager') await daemon.startManager();
+      daemon.startRenewer();
+      daemon.refreshTimer = setInterval(() => void daemon.refreshManagerList(), MANAGER_LIST_REFRESH_MS);
+      daemon.refreshTimer.unref();
+      logger.info({ role: state.role, listen: state.listenAddr, pid: process.pid }, 'node daemon started');
+      return daemon;
+    } catch (err) {
+      await daemon.close();
+      throw err;
+    }
+  }
+
+  /** Revoked node IDs as the current manager knows them (workers enforce none: they serve no one). */
+  private readonly revocations: RevocationList = {
+    has: (nodeId) => this.manager?.revocations.has(nodeId) ?? false,
+  };
+
+  private async startServing(): Promise<void> {
+    const authorizer = new Authorizer({
+      clusterId: this.state.clusterId,
+      revoked: this.revocations,
+      logger: this.logger,
+    });
+    this.server.declare(CA_SERVICE_NAME, caProtos().CA.service, NOT_A_MANAGER);
+    this.server.declare(FORWARDING_SERVICE_NAME, FORWARDING_SERVICE, NOT_A_MANAGER);
+    for (const service of this.services) this.server.declare(service.name, service.definition, NOT_A_MANAGER);
+    await this.server.listen(
+      this.state.listenAddr,
+      createNodeServerCredentials({ certificates: this.certificates, authorizer }),
+    );
+    this.authorizer = authorizer;
+  }
+
+  private authorizer: Authorizer | undefined;
+
+  private async startAdminSocket(): Promise<void> {
+    this.adminServer.addService(
+      ADMIN_SERVICE,
+      createAdminServiceImplementation({
+        status: async () => this.status(),
+        info: async () => this.info(),
+        joinToken: (request) => this.joinToken(request),
+        leave: (request) => this.leave(request),
+      }),
+    );
+    const socket = this.layout.controlSocket;
+    await rm(socket, { force: true });
+    await new Promise<void>((resolve, reject) => {
+      this.adminServer.bindAsync(`unix:${socket}`, grpc.ServerCredentials.createInsecure(), (err) =>
+        err ? reject(err) : resolve(),
+      );
+    });
+    await chmod(socket, 0o600);
+  }
+
+  private async startManager(): Promise<void> {
+    const { state, layout } = this;
+    const bootstrapObjects = state.initializedCluster ? await readBootstrap(layout.bootstrapFile) : undefined;
+    const manager = await Manager.start({
+      nodeId: state.nodeId,
+      raftDir: layout.raftDir,
+      nodeAddr: state.advertiseAddr,
+      raftListenAddr: raftAddressFor(state.listenAddr),
+      raftAdvertiseAddr: raftAddressFor(state.advertiseAddr),
+      certificates: this.certificates,
+      raftServerCredentials: createNodeServerCredentials({
+        certificates: this.certificates,
+        authorizer: this.authorizer!,
+        acceptJoiners: false,
+      }),
+      channelCredentials: createNodeChannelCredentials(this.certificates, {
+        serverRole: 'any',
+        revoked: this.revocations,
+      }),
+      channelOptions: NODE_CHANNEL_OPTIONS,
+      bootstrap: bootstrapObjects && {
+        ...bootstrapObjects,
+        onWritten: () => removeBootstrap(layout.bootstrapFile),
+      },
+      join: !state.initializedCluster,
+      tickMs: state.raft.tickMs,
+      electionTicks: state.raft.electionTicks,
+      heartbeatTicks: state.raft.heartbeatTicks,
+      logger: this.logger,
+    });
+    this.manager = manager;
+    this.server.implement(CA_SERVICE_NAME, manager.caServiceHandlers());
+    this.server.implement(FORWARDING_SERVICE_NAME, manager.forwardingHandlers());
+    for (const service of this.services) {
+      if (service.forManager) this.server.implement(service.name, service.forManager(manager));
+    }
+    manager.on('demoted', () => void this.becomeWorker());
+    manager.on('fatal', () => void this.close());
+  }
+
+  /** The manager left Raft: stop it, drop its Raft data, renew the certificate as a worker. */
+  private async becomeWorker(): Promise<void> {
+    const manager = this.manager;
+    if (!manager || this.closing) return;
+    this.manager = undefined;
+    this.server.implement(CA_SERVICE_NAME, undefined);
+    this.server.implement(FORWARDING_SERVICE_NAME, undefined);
+    for (const service of this.services) this.server.implement(service.name, undefined);
+    await manager.stop({ transferLeadership: false });
+    await rm(this.layout.raftDir, { recursive: true, force: true });
+    this.state = { ...this.state, role: 'worker', initializedCluster: false };
+    await writeNodeState(this.layout.nodeStateFile, this.state);
+    this.logger.info('demoted: running as a worker');
+    await this.renewer?.desiredRoleChanged('worker');
+  }
+
+  /** A renewed certificate carries a role: follow it (a promoted worker starts Raft as a learner). */
+  private async certificateRoleChanged(material: NodeTLSMaterial): Promise<void> {
+    if (this.closing || material.role === this.state.role) return;
+    if (material.role === 'manager' && !this.manager) {
+      this.state = { ...this.state, role: 'manager', initializedCluster: false };
+      await writeNodeState(this.layout.nodeStateFile, this.state);
+      this.logger.info('promoted: starting raft as a learner');
+      this.managerStarting = this.startManager().catch((err) => {
+        this.logger.error({ err }, 'could not start the manager after promotion');
+      });
+      await this.managerStarting;
+    }
+  }
+
+  private startRenewer(): void {
+    this.renewer = new CertificateRenewer({
+      certificates: this.certificates,
+      renew: (signal) =>
+        renewNodeCertificate({
+          managerAddr: this.pickManagerAddress(),
+          certificates: this.certificates,
+          advertiseAddr: this.state.advertiseAddr,
+          signal,
+        }),
+      persist: async (material) => {
+        await writeNodeTLSMaterial(this.layout.certificatesDir, material);
+        setImmediate(() => void this.certificateRoleChanged(material));
+      },
+      logger: this.logger,
+    });
+    this.renewer.start();
+  }
+
+  /** A manager to talk to: the leader when this node knows it, else any known manager. */
+  private pickManagerAddress(): string {
+    const leader = this.manager?.leaderNodeAddress();
+    if (leader) return leader;
+    const others = this.state.managers.filter((a) => a !== this.state.advertiseAddr);
+    return (
+      others[Math.floor(Math.random() * others.length)] ?? this.state.managers[0] ?? this.state.advertiseAddr
+    );
+  }
+
+  /** Keeps node.json's manager list current (from Raft's members), so a restart can reach one. */
+  private async refreshManagerList(): Promise<void> {
+    const raft = this.manager?.raft;
+    if (!raft || this.closing) return;
+    const addresses = [...raft.memberList().values()]
+      .map((m) => m.meta?.nodeAddr)
+      .filter((a): a is string => typeof a === 'string' && a !== '');
+    if (addresses.length === 0) return;
+    const sorted = [...new Set(addresses)].sort();
+    if (sorted.join(',') === [...this.state.managers].sort().join(',')) return;
+    this.state = { ...this.state, managers: sorted };
+    await writeNodeState(this.layout.nodeStateFile, this.state).catch((err) =>
+      this.logger.warn({ err }, 'could not save the manager list'),
+    );
+  }
+
+  /** The running Manager (undefined on a worker). */
+  get currentManager(): Manager | undefined {
+    return this.manager;
+  }
+
+  status(): NodeStatusReport {
+    const manager = this.manager;
+    const raft = manager?.raft;
+    const raftStatus = raft?.status();
+    const membership = !raftStatus
+      ? 'none'
+      : raftStatus.voters.includes(raftStatus.id)
+        ? 'voter'
+        : raftStatus.learners.includes(raftStatus.id)
+          ? 'learner'
+          : 'none';
+    const ready = manager ? manager.hasCluster && (raftStatus?.leader ?? '') !== '' : true;
+    return {
+      nodeId: this.state.nodeId,
+      clusterId: this.state.clusterId,
+      role: manager ? 'manager' : 'worker',
+      state: ready ? 'ready' : 'starting',
+      isLeader: raft?.isLeader ?? false,
+      leaderId: raftStatus?.leader ?? '',
+      raftMembership: membership,
+      pid: process.pid,
+    };
+  }
+
+  info(): NodeInfoReport {
+    const report: NodeInfoReport = {
+      ...this.status(),
+      listenAddr: this.state.listenAddr,
+      advertiseAddr: this.state.advertiseAddr,
+      dataDir: this.layout.root,
+    };
+    if (this.manager) {
+      const info = this.manager.info();
+      report.cluster = {
+        leaderAddr: info.leaderAddr,
+        managers: info.managers,
+        reachableManagers: info.reachableManagers,
+        nodes: info.nodes,
+        tasks: info.tasks,
+        raftTerm: info.raftTerm,
+      };
+    }
+    return report;
+  }
+
+  private async joinToken(request: JoinTokenRequest): Promise<{ token: string }> {
+    const manager = this.manager;
+    if (!manager) {
+      throw new AdminRequestError('this node is not a manager; run join-token on a manager of the cluster');
+    }
+    if (request.role !== 'worker' && request.role !== 'manager') {
+      throw new AdminRequestError(`unknown role ${JSON.stringify(request.role)}: expected worker or manager`);
+    }
+    const token = request.rotate
+      ? await manager.ca.rotateJoinToken(request.role)
+      : (await manager.ca.joinTokens())[request.role];
+    return { token };
+  }
+
+  private async leave(request: LeaveRequest): Promise<{ left: true }> {
+    const manager = this.manager;
+    if (manager && !request.force) {
+      const info = manager.info();
+      const voters = info.voters.length;
+      const quorum = Math.floor(voters / 2) + 1;
+      if (voters <= 1) {
+        throw new AdminRequestError(
+          'this node is the last manager: leaving erases the cluster state; use --force to leave anyway',
+        );
+      }
+      throw new AdminRequestError(
+        `this node is a manager: demote it first (orch node demote ${this.state.nodeId}) or use --force; ` +
+          `leaving without demotion leaves ${voters - 1} of ${voters} managers, and the cluster needs ${quorum} reachable to keep quorum`,
+      );
+    }
+    this.left = true;
+    setImmediate(() => void this.close());
+    return { left: true };
+  }
+
+  /** Stops everything this daemon started; after `orch leave` it also erases the node's cluster state. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    clearInterval(this.refreshTimer);
+    this.renewer?.close();
+    await this.managerStarting;
+    const manager = this.manager;
+    this.manager = undefined;
+    try {
+      await manager?.stop({ transferLeadership: !this.left });
+    } catch (err) {
+      this.logger.warn({ err }, 'manager did not stop cleanly');
+    }
+    await this.server.close();
+    await new Promise<void>((resolve) => this.adminServer.tryShutdown(() => resolve()));
+    await rm(this.layout.controlSocket, { force: true });
+    if (this.left) {
+      for (const path of [
+        this.layout.nodeStateFile,
+        this.layout.certificatesDir,
+        this.layout.raftDir,
+        this.layout.bootstrapFile,
+      ]) {
+        await rm(path, { recursive: true, force: true });
+      }
+      this.logger.info('left the cluster: node state erased');
+    }
+    await releasePidFile(this.layout.pidFile);
+    this.logger.info('node daemon stopped');
+    this.resolveDone();
+  }
+}

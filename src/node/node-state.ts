@@ -1,0 +1,69 @@
+// The node's identity and settings file (<data-dir>/node.json): who this node is, in which cluster,
+// with which role and addresses, and which managers it knows. Written atomically (temp file +
+// rename, mode 0600) so a crash never leaves half a file; `orch daemon` restarts from it.
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export type NodeRoleName = 'manager' | 'worker';
+export type Availability = 'active' | 'pause' | 'drain';
+
+export interface NodeState {
+  /** Format version of this file. */
+  version: 1;
+  nodeId: string;
+  clusterId: string;
+  /** The role this node runs as now (its certificate's role). */
+  role: NodeRoleName;
+  /** host:port the node's gRPC server binds. */
+  listenAddr: string;
+  /** host:port other nodes reach it at. */
+  advertiseAddr: string;
+  /** Node addresses of managers this node knows (join address first); used to renew and rejoin. */
+  managers: string[];
+  /** True on the node that ran `orch init`: it bootstraps Raft instead of waiting to be added. */
+  initializedCluster: boolean;
+  /** Availability asked for at join (`--availability`), applied once the node's object exists. */
+  availability: Availability;
+  raft: { tickMs: number; electionTicks: number; heartbeatTicks: number };
+}
+
+export class NodeStateError extends Error {
+  override name = 'NodeStateError';
+}
+
+export async function readNodeState(file: string): Promise<NodeState | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  let parsed: NodeState;
+  try {
+    parsed = JSON.parse(text) as NodeState;
+  } catch (err) {
+    throw new NodeStateError(`${file} is not valid JSON; the data dir is damaged`, { cause: err });
+  }
+  if (parsed.version !== 1 || typeof parsed.nodeId !== 'string' || typeof parsed.listenAddr !== 'string') {
+    throw new NodeStateError(`${file} is not an orch node state file (version ${String(parsed.version)})`);
+  }
+  return parsed;
+}
+
+/** Atomic write with mode 0600: never a half-written file after a crash. */
+export async function writeFileAtomic(file: string, contents: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const temp = `${file}.tmp-${process.pid}`;
+  try {
+    await writeFile(temp, contents, { mode: 0o600 });
+    await rename(temp, file);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+}
+
+export async function writeNodeState(file: string, state: NodeState): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`);
+}
