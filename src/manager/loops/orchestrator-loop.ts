@@ -83,7 +83,7 @@ export class OrchestratorLoop extends StoreLoop<Tables> {
         this.dirtyNodes.add(event.object.meta?.id ?? '');
         return true;
       case 'clusters':
-        return false; // read at each pass (historyRetentionOf); a change alone needs no reconcile
+        return true; // the pass compares the history limit and reconciles everything if it changed
     }
   }
 

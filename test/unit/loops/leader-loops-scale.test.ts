@@ -46,7 +46,6 @@ describe('leader loops at scale', () => {
       for (const t of tasks) perNode.set(t.nodeId, (perNode.get(t.nodeId) ?? 0) + 1);
       expect(perNode.size).toBe(NODES);
       expect(Math.max(...perNode.values()) - Math.min(...perNode.values())).toBeLessThanOrEqual(1);
-      // biome-ignore lint/suspicious/noConsole: the measurement is the point of this test
       console.log(
         `leader loops: ${tasks.length} tasks of ${SERVICES} services created, allocated and scheduled over ${NODES} nodes in ${Math.round(elapsedMs)} ms (fake clock advanced ${leader.clock.now() - 1_700_000_000_000} ms)`,
       );

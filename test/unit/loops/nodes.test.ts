@@ -1,7 +1,7 @@
 // The leader's loops following nodes: global services, nodes going down, drained, removed.
 
 import { TaskState } from '../../../src/manager/orchestrator';
-import { live, stateOf, TestLeader } from './loop-harness';
+import { flush, live, stateOf, TestLeader } from './loop-harness';
 
 describe('leader loops: nodes', () => {
   let leader: TestLeader;
@@ -125,5 +125,20 @@ describe('leader loops: nodes', () => {
     expect(stateOf(old)).toBe(TaskState.Orphaned);
     expect(old.desiredState).toBe(TaskState.Shutdown);
     expect(live(leader.tasksOf(id)).find((t) => t.slot === onN2.slot)!.nodeId).toBe('n1');
+  });
+
+  it('is not woken by node updates that change nothing it acts on, such as a heartbeat time', async () => {
+    await leader.addNode('n1');
+    await leader.createService({ name: 'web', replicas: 2 });
+    await leader.converge();
+    const applied = leader.store.appliedIndex;
+    await leader.updateNode('n1', (n) => ({
+      ...n,
+      status: { ...n.status!, lastHeartbeatMs: leader.clock.now() },
+    }));
+    await flush();
+    expect(leader.loops.isBusy).toBe(false);
+    await leader.settle();
+    expect(leader.store.appliedIndex).toBe(applied + 1);
   });
 });
