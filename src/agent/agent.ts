@@ -197,6 +197,7 @@ export class Agent {
         this.session = undefined;
         this.sessionManager = undefined;
         this.publisher.closeAll();
+        this.tasks.sessionEnded();
         client.close();
       }
       if (signal.aborted) break;

@@ -41,6 +41,7 @@ export class TaskManager {
   private adopted: ObservedTask[] | undefined;
   private completeSeen = false;
   private readonly retiring = new Set<Promise<void>>();
+  private partialComplete: AssignmentsMessage__Output['changes'] = [];
   private closed = false;
 
   constructor(private readonly options: TaskManagerOptions) {}
@@ -58,16 +59,36 @@ export class TaskManager {
     if (!this.completeSeen) this.adopted = observed;
   }
 
+  /**
+   * Applies one assignments message. The parts of a COMPLETE set split over several messages
+   * (`more`) are gathered and applied together with the last one.
+   */
   apply(message: AssignmentsMessage__Output): void {
     if (this.closed) return;
-    const complete = message.type === 'ASSIGNMENTS_TYPE_COMPLETE';
+    if (message.type === 'ASSIGNMENTS_TYPE_COMPLETE') {
+      this.partialComplete.push(...message.changes);
+      if (message.more) return;
+      const changes = this.partialComplete;
+      this.partialComplete = [];
+      this.applyChanges(true, changes);
+      return;
+    }
+    this.applyChanges(false, message.changes);
+  }
+
+  /** A new session starts from a fresh COMPLETE set: drop the parts of one that was cut short. */
+  sessionEnded(): void {
+    this.partialComplete = [];
+  }
+
+  private applyChanges(complete: boolean, changes: AssignmentsMessage__Output['changes']): void {
     const tasks: Task__Output[] = [];
     const removed: string[] = [];
     if (complete) {
       this.secrets.clear();
       this.configs.clear();
     }
-    for (const change of message.changes) {
+    for (const change of changes) {
       const remove = change.action === 'ASSIGNMENT_ACTION_REMOVE';
       if (change.secret) {
         if (remove) this.secrets.delete(change.secret.meta?.id ?? '');

@@ -42,7 +42,7 @@ import {
   type LogSource,
   type TaskLogMessage,
 } from './log-broker';
-import { NodeAssignments } from './node-assignments';
+import { NodeAssignments, splitAssignments } from './node-assignments';
 import { hostOfPeer, managersFromStore, markNodeDown, registerNode } from './node-registry';
 import { TaskStatusBatcher } from './task-status-batcher';
 
@@ -361,7 +361,7 @@ export class Dispatcher implements LogSource {
     // Synchronous from the view to the registration: no entry applies in between, so every later
     // change reaches the stream through onStoreEvent.
     const complete = this.store.view((tx) => stream.state.complete(tx));
-    call.write(complete);
+    for (const part of splitAssignments(complete)) call.write(part);
     this.logger.debug({ node: session.nodeId, tasks: stream.state.taskCount }, 'assignments stream opened');
   }
 
@@ -378,7 +378,9 @@ export class Dispatcher implements LogSource {
         this.managersDirty = true;
         for (const session of this.sessionsById.values()) {
           const stream = session.assignments;
-          if (stream) stream.call.write(this.store.view((tx) => stream.state.complete(tx)));
+          if (!stream) continue;
+          for (const part of splitAssignments(this.store.view((tx) => stream.state.complete(tx))))
+            stream.call.write(part);
         }
         this.scheduleFlush();
         return;
@@ -445,7 +447,7 @@ export class Dispatcher implements LogSource {
           for (const stream of streams) {
             if (stream.call.cancelled || stream.session.assignments !== stream) continue;
             const message = stream.state.takeChanges(tx);
-            if (message) stream.call.write(message);
+            if (message) for (const part of splitAssignments(message)) stream.call.write(part);
           }
         });
       }

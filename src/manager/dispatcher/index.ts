@@ -44,7 +44,7 @@ export {
   type LogSource,
   type TaskLogMessage,
 } from './log-broker';
-export { isAssignedTo, NodeAssignments } from './node-assignments';
+export { isAssignedTo, MESSAGE_BUDGET, NodeAssignments, splitAssignments } from './node-assignments';
 export { hostOfPeer, managersFromStore, markNodeDown, registerNode } from './node-registry';
 export {
   DEFAULT_STATUS_BATCH_DELAY_MS,

@@ -34,6 +34,38 @@ function configIdsOf(task: Task): string[] {
   return (task.spec?.container?.configs ?? []).map((c) => c.configId).filter((id) => id !== '');
 }
 
+/** Budget of one assignments message: about 1 unit per task, more for large secrets and configs. */
+export const MESSAGE_BUDGET = 256;
+const BYTES_PER_UNIT = 16 * 1024;
+
+function weightOf(change: Assignment): number {
+  const data = change.secret?.spec?.data ?? change.config?.spec?.data;
+  return 1 + (data ? Math.floor(data.length / BYTES_PER_UNIT) : 0);
+}
+
+/**
+ * Splits one set of changes into messages that each stay well under gRPC's 4 MiB limit; every
+ * message but the last says `more`, so the agent applies a COMPLETE set only once it has all of it.
+ */
+export function splitAssignments(message: AssignmentsMessage, budget = MESSAGE_BUDGET): AssignmentsMessage[] {
+  const changes = message.changes ?? [];
+  const parts: AssignmentsMessage[] = [];
+  let current: Assignment[] = [];
+  let used = 0;
+  for (const change of changes) {
+    const weight = weightOf(change);
+    if (current.length > 0 && used + weight > budget) {
+      parts.push({ ...message, changes: current, more: true });
+      current = [];
+      used = 0;
+    }
+    current.push(change);
+    used += weight;
+  }
+  parts.push({ ...message, changes: current, more: false });
+  return parts;
+}
+
 export class NodeAssignments {
   /** Tasks as last sent to the agent. */
   private readonly tasks = new Map<string, Task>();

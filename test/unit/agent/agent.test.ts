@@ -91,6 +91,17 @@ describe('agent', () => {
     await eventually(() => taskState(store, 't-4') === 'TASK_STATE_RUNNING', 't-4 running');
   });
 
+  it('runs every task of a set split over several messages', async () => {
+    const served = await dispatcher();
+    const ids = Array.from({ length: 700 }, (_, i) => `t-${i}`);
+    await store.batch(async (batch) => {
+      for (const id of ids) await batch.update((tx) => tx.tasks.create(assignedTask(id, 'node-a')));
+    });
+    agent('node-a', [served.addr]);
+    await eventually(() => allInState(store, ids, 'TASK_STATE_RUNNING'), 'all 700 running');
+    expect(engine.containers('node-a').size).toBe(700);
+  });
+
   it('stops a task at once when its desired state becomes shutdown, and removes it when unassigned', async () => {
     const served = await dispatcher();
     await store.update((tx) => tx.tasks.create(assignedTask('t-1', 'node-a')));
