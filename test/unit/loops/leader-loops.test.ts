@@ -1,7 +1,7 @@
 // startLeaderLoops as the manager uses it: everything starts from the store's current state and
 // stop() leaves nothing behind that could still write.
 
-import { startLeaderLoops } from '../../../src/manager/loops';
+import { SchedulerLoop, startLeaderLoops } from '../../../src/manager/loops';
 import { TaskState } from '../../../src/manager/orchestrator';
 import { LocalProposer, MemoryStore, type ProposeOptions, type Proposer } from '../../../src/store';
 import { node, serviceSpec } from '../scheduler/cluster-fixtures';
@@ -119,5 +119,36 @@ describe('startLeaderLoops', () => {
     } finally {
       await leader.close();
     }
+  });
+
+  it('resyncs from a fresh view when a watcher falls behind', async () => {
+    // Watchers cut off after 8 unread events: every transaction of 100 task changes overflows them.
+    const leader = new TestLeader({}, { maxQueuedEvents: 8 });
+    try {
+      await leader.addNode('n1');
+      await leader.addNode('n2');
+      const svc = await leader.createService({ name: 'web', replicas: 300 });
+      await leader.converge();
+      const tasks = leader.tasksOf(svc.meta!.id);
+      expect(tasks).toHaveLength(300);
+      expect(tasks.every((t) => stateOf(t) === TaskState.Running)).toBe(true);
+      expect(leader.liveByNode(svc.meta!.id)).toEqual({ n1: 150, n2: 150 });
+      expect(leader.store.stats().watchersOverflowed).toBeGreaterThan(0);
+    } finally {
+      await leader.close();
+    }
+  });
+
+  it('runs a loop alone with run(signal) until the signal aborts', async () => {
+    const leader = new TestLeader();
+    await leader.loops.stop();
+    const loop = new SchedulerLoop({ store: leader.store, clock: leader.clock });
+    const abort = new AbortController();
+    const running = loop.run(abort.signal);
+    abort.abort();
+    await running;
+    expect(loop.isStopped).toBe(true);
+    expect(leader.store.stats().subscribers).toBe(0);
+    await leader.close();
   });
 });

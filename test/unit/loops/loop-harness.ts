@@ -70,8 +70,8 @@ export class TestLeader {
   loops: LeaderLoops;
   private nextId = 0;
 
-  constructor(options: LeaderLoopsOptions = {}) {
-    this.store = new MemoryStore({ proposer: this.proposer, clock: () => this.clock.now() });
+  constructor(options: LeaderLoopsOptions = {}, storeOptions: { maxQueuedEvents?: number } = {}) {
+    this.store = new MemoryStore({ proposer: this.proposer, clock: () => this.clock.now(), ...storeOptions });
     this.proposer.attach(this.store);
     this.loops = this.start(options);
   }
@@ -153,7 +153,10 @@ export class TestLeader {
   }
 
   async createService(options: SpecOptions & { spec?: Partial<ServiceSpec__Output> }): Promise<Service> {
-    const spec = { ...serviceSpec(options), ...options.spec };
+    const base = serviceSpec(options);
+    // A mode given in `spec` replaces the builder's (the modes are a oneof).
+    const { replicated: _r, global: _g, ...modeless } = base;
+    const spec = options.spec?.mode ? { ...modeless, ...options.spec } : { ...base, ...options.spec };
     return this.store.update((tx) => tx.services.create({ spec }));
   }
 
