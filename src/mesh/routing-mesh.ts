@@ -10,7 +10,7 @@ import { MeshClosedError, MeshPortConflictError } from './mesh-errors';
 import type { MeshListenerSource, MeshMetrics } from './mesh-metrics';
 import { type Listener, type MeshListenerStatus, MeshService } from './mesh-service';
 import type { MeshBackend, MeshServiceSpec } from './mesh-types';
-import { normalizeBackends, normalizeServiceSpec } from './mesh-validate';
+import { type NormalizedServiceSpec, normalizeBackends, normalizeServiceSpec } from './mesh-validate';
 import type { FastPathRoute, MeshFastPath } from './nft-fast-path';
 import { fastPathRoutes } from './nft-fast-path';
 
@@ -72,11 +72,16 @@ export class RoutingMesh {
    * (their connections drain), everything else is untouched; a repeated identical call changes
    * nothing (except retrying a port that failed to bind). A port that cannot be bound is
    * reported in the result's `listeners[].error` (a MeshListenError) and logged; the others work.
-   * Throws MeshConfigError (nothing applied) on an invalid spec or a published port another
-   * service holds.
+   * Rejects with MeshConfigError (nothing applied) on an invalid spec or a published port
+   * another service holds.
    */
   setService(serviceId: string, spec: MeshServiceSpec): Promise<MeshServiceStatus> {
-    const normalized = normalizeServiceSpec(serviceId, spec);
+    let normalized: NormalizedServiceSpec;
+    try {
+      normalized = normalizeServiceSpec(serviceId, spec);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.serialize(async () => {
       for (const [otherId, other] of this.services) {
         if (otherId === serviceId) continue;
@@ -106,10 +111,16 @@ export class RoutingMesh {
    * Replaces the backends of a service. Only healthy backends get new connections; a backend
    * no longer listed stops getting new ones at once and its open connections are cut after the
    * service's drain period. The userspace data path follows immediately; the returned promise
-   * resolves when the kernel fast path (if any) follows too.
+   * resolves when the kernel fast path (if any) follows too. Rejects with MeshConfigError
+   * (nothing applied) on an invalid list.
    */
   setBackends(serviceId: string, backends: readonly MeshBackend[]): Promise<void> {
-    const normalized = normalizeBackends(serviceId, backends);
+    let normalized: MeshBackend[];
+    try {
+      normalized = normalizeBackends(serviceId, backends);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (this.closed) return Promise.reject(new MeshClosedError());
     const service = this.services.get(serviceId);
     if (!service) {

@@ -411,13 +411,13 @@ describe('routing mesh (TCP)', () => {
     await expect(mesh.setService('other', web({ name: 'other' }))).rejects.toThrow(
       `published port tcp/${published} is already used by service svc`,
     );
-    expect(() =>
+    await expect(
       mesh.setService(
         'svc',
         web({ ports: [{ protocol: 'tcp', publishedPort: 70000, targetPort: 80, mode: 'ingress' }] }),
       ),
-    ).toThrow(MeshConfigError);
-    expect(() => mesh.setBackends('svc', [{ taskId: '', address: 'x', healthy: true }])).toThrow(
+    ).rejects.toThrow(MeshConfigError);
+    await expect(mesh.setBackends('svc', [{ taskId: '', address: 'x', healthy: true }])).rejects.toThrow(
       'service svc: backends[0].taskId: must be a non-empty string',
     );
     expect(mesh.status('svc')!.listeners).toHaveLength(1);
