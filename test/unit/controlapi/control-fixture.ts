@@ -78,6 +78,8 @@ export interface ControlFixture {
   logs: FakeLogSource;
   client: ControlApiClient;
   server: ControlSocketServer;
+  /** The time the CLI under test believes it is (tables print "5 seconds ago" relative to it). */
+  nowMs(): number;
   close(): Promise<void>;
 }
 
@@ -105,6 +107,7 @@ export async function startControl(extra: Partial<ControlServiceOptions> = {}): 
     logs,
     client,
     server: started,
+    nowMs: () => NOW_MS,
     async close() {
       client.close();
       await started.close({ graceMs: 200 });
@@ -164,13 +167,21 @@ export function taskInput(
   id: string,
   serviceId: string,
   slot: number,
-  options: { nodeId?: string; state?: string; desired?: string; err?: string; createdAtMs?: number } = {},
+  options: {
+    nodeId?: string;
+    state?: string;
+    desired?: string;
+    err?: string;
+    createdAtMs?: number;
+    spec?: ServiceSpec | null;
+  } = {},
 ): TaskInput {
   return {
     meta: { id },
     serviceId,
     slot,
     nodeId: options.nodeId ?? '',
+    spec: options.spec ?? null,
     desiredState: (options.desired ?? 'TASK_STATE_RUNNING') as TaskInput['desiredState'],
     status: {
       state: (options.state ?? 'TASK_STATE_RUNNING') as NonNullable<TaskInput['status']>['state'],

@@ -1,0 +1,335 @@
+// `orch node …`: list, inspect, update, promote, demote, remove and list the tasks of the cluster's
+// nodes, shaped like `docker node …` (same columns, messages and flags). Every command talks to the
+// local node's Control API; node references accept an ID, a unique ID prefix, a hostname or `self`.
+import type { Command } from 'commander';
+import type { Node__Output } from '../api/gen/types/orch/objects/Node';
+import type { NodeAvailability__Output } from '../api/gen/types/orch/objects/NodeAvailability';
+import { formatMemoryBytes, formatNanoCpus, SpecError } from '../manager/spec';
+import type { ControlApiClient } from './control-client';
+import {
+  action,
+  addDataDirOption,
+  type CliContext,
+  collect,
+  defaultCliContext,
+  forEachArgument,
+  parseChoice,
+  parseFilters,
+  parseLabels,
+  withClient,
+} from './flags';
+import { formatInspect, formatJsonLines, formatTable } from './output';
+import { capitalize, formatTaskTable } from './service/task-table';
+
+const NODE_LS_HEADERS = ['ID', 'HOSTNAME', 'STATUS', 'AVAILABILITY', 'MANAGER STATUS', 'ENGINE VERSION'];
+const AVAILABILITIES = ['active', 'pause', 'drain'] as const;
+
+export function registerNodeCommands(program: Command, ctx: CliContext = defaultCliContext()): Command {
+  const node = program.command('node').description('Manage the nodes of the cluster');
+  addDataDirOption(node, program);
+
+  node
+    .command('ls')
+    .alias('list')
+    .description('List nodes in the cluster')
+    .option('-q, --quiet', 'only display IDs')
+    .option(
+      '-f, --filter <filter>',
+      'filter output (id=PREFIX, name=HOSTNAME, role=manager|worker, node.label=KEY[=VALUE])',
+      collect,
+    )
+    .option('--format <format>', "'table' or 'json' (one JSON object per line)", 'table')
+    .action(
+      action(async (opts: { quiet?: boolean; filter?: string[]; format: string }, cmd: Command) => {
+        const format = parseChoice(opts.format, '--format', ['table', 'json'] as const);
+        const filters = parseFilters(opts.filter, ['id', 'name', 'role', 'node.label']);
+        await withClient(ctx, cmd, async (client) => {
+          const roles = (filters.get('role') ?? []).map((r) =>
+            parseChoice(r, '--filter role', ['manager', 'worker'] as const) === 'manager'
+              ? ('NODE_ROLE_MANAGER' as const)
+              : ('NODE_ROLE_WORKER' as const),
+          );
+          const nodes = await client.listNodes({
+            filters: {
+              ids: filters.get('id') ?? [],
+              names: filters.get('name') ?? [],
+              roles,
+              labels: parseLabels(filters.get('node.label'), '--filter node.label'),
+            },
+          });
+          if (opts.quiet) return ctx.out(nodes.map((n) => `${n.meta?.id}\n`).join(''));
+          const self = await localNodeId(client);
+          if (format === 'json') {
+            return ctx.out(
+              formatJsonLines(
+                nodes.map((n) => ({
+                  ID: n.meta?.id,
+                  Hostname: n.description?.hostname ?? '',
+                  Status: nodeState(n),
+                  Availability: availability(n.spec?.availability),
+                  ManagerStatus: managerStatus(n),
+                  EngineVersion: n.description?.engineVersion ?? '',
+                  Self: n.meta?.id === self,
+                })),
+              ),
+            );
+          }
+          const rows = nodes.map((n) => [
+            n.meta?.id === self ? `${n.meta?.id} *` : (n.meta?.id ?? ''),
+            n.description?.hostname ?? '',
+            nodeState(n),
+            availability(n.spec?.availability),
+            managerStatus(n),
+            n.description?.engineVersion ?? '',
+          ]);
+          ctx.out(formatTable(NODE_LS_HEADERS, rows));
+        });
+      }),
+    );
+
+  node
+    .command('inspect')
+    .description('Display detailed information on one or more nodes')
+    .argument('<node...>', "node ID, ID prefix, hostname or 'self'")
+    .option('--pretty', 'print the information in a human friendly format')
+    .action(
+      action(async (refs: string[], opts: { pretty?: boolean }, cmd: Command) => {
+        await withClient(ctx, cmd, async (client) => {
+          const nodes: Node__Output[] = [];
+          for (const ref of refs) nodes.push(await client.getNode(await resolveSelf(client, ref)));
+          ctx.out(opts.pretty ? nodes.map((n) => prettyNode(n)).join('\n') : formatInspect(nodes));
+        });
+      }),
+    );
+
+  node
+    .command('update')
+    .description('Update a node')
+    .argument('<node>')
+    .option('--availability <availability>', 'availability of the node (active, pause, drain)')
+    .option('--label-add <key=value>', 'add or update a node label', collect)
+    .option('--label-rm <key>', 'remove a node label if it exists', collect)
+    .action(
+      action(
+        async (
+          ref: string,
+          opts: { availability?: string; labelAdd?: string[]; labelRm?: string[] },
+          cmd: Command,
+        ) => {
+          const wanted =
+            opts.availability === undefined
+              ? undefined
+              : parseChoice(opts.availability, '--availability', AVAILABILITIES);
+          const add = parseLabels(opts.labelAdd, '--label-add');
+          await withClient(ctx, cmd, async (client) => {
+            const current = await client.getNode(await resolveSelf(client, ref));
+            const labels = { ...(current.spec?.labels ?? {}) };
+            for (const key of opts.labelRm ?? []) {
+              if (!(key in labels))
+                throw new SpecError('--label-rm', `node ${ref} has no label ${JSON.stringify(key)}`);
+              delete labels[key];
+            }
+            Object.assign(labels, add);
+            await client.updateNode(current.meta!.id, current.meta!.version, {
+              ...current.spec!,
+              labels,
+              ...(wanted
+                ? { availability: `NODE_AVAILABILITY_${wanted.toUpperCase()}` as NodeAvailability__Output }
+                : {}),
+            });
+            ctx.out(`${ref}\n`);
+          });
+        },
+      ),
+    );
+
+  node
+    .command('promote')
+    .description('Promote one or more nodes to manager in the cluster')
+    .argument('<node...>')
+    .action(
+      action(async (refs: string[], _opts: unknown, cmd: Command) => {
+        await withClient(ctx, cmd, (client) =>
+          forEachArgument(ctx, refs, async (ref) => {
+            const before = await client.getNode(ref);
+            if (before.spec?.desiredRole === 'NODE_ROLE_MANAGER')
+              return ctx.out(`Node ${ref} is already a manager.\n`);
+            await client.promoteNode(before.meta!.id);
+            ctx.out(`Node ${ref} promoted to a manager in the cluster.\n`);
+          }),
+        );
+      }),
+    );
+
+  node
+    .command('demote')
+    .description('Demote one or more nodes from manager in the cluster')
+    .argument('<node...>')
+    .action(
+      action(async (refs: string[], _opts: unknown, cmd: Command) => {
+        await withClient(ctx, cmd, (client) =>
+          forEachArgument(ctx, refs, async (ref) => {
+            const before = await client.getNode(ref);
+            if (before.spec?.desiredRole === 'NODE_ROLE_WORKER' && before.role === 'NODE_ROLE_WORKER') {
+              return ctx.out(`Node ${ref} is already a worker.\n`);
+            }
+            await client.demoteNode(before.meta!.id);
+            ctx.out(`Manager ${ref} demoted in the cluster.\n`);
+          }),
+        );
+      }),
+    );
+
+  node
+    .command('rm')
+    .alias('remove')
+    .description('Remove one or more nodes from the cluster')
+    .argument('<node...>')
+    .option('-f, --force', 'force remove a node from the cluster')
+    .action(
+      action(async (refs: string[], opts: { force?: boolean }, cmd: Command) => {
+        await withClient(ctx, cmd, (client) =>
+          forEachArgument(ctx, refs, async (ref) => {
+            await client.removeNode(ref, !!opts.force);
+            ctx.out(`${ref}\n`);
+          }),
+        );
+      }),
+    );
+
+  node
+    .command('ps')
+    .description('List tasks running on one or more nodes, defaults to the current node')
+    .argument('[node...]')
+    .option('-f, --filter <filter>', 'filter output (desired-state, name, id)', collect)
+    .option('-q, --quiet', 'only display task IDs')
+    .option('--no-trunc', 'do not truncate output')
+    .action(
+      action(
+        async (
+          refs: string[],
+          opts: { filter?: string[]; quiet?: boolean; trunc: boolean },
+          cmd: Command,
+        ) => {
+          const filters = parseFilters(opts.filter, ['desired-state', 'id', 'name']);
+          await withClient(ctx, cmd, async (client) => {
+            const nodeRefs = refs.length > 0 ? refs : ['self'];
+            const nodeIds: string[] = [];
+            for (const ref of nodeRefs)
+              nodeIds.push((await client.getNode(await resolveSelf(client, ref))).meta!.id);
+            let tasks = await client.listTasks({
+              filters: {
+                nodeIds,
+                ids: filters.get('id') ?? [],
+                desiredStates: (filters.get('desired-state') ?? []).map(desiredStateFilter),
+              },
+            });
+            const { services, nodeNames } = await names(client);
+            const wantedNames = filters.get('name');
+            if (wantedNames)
+              tasks = tasks.filter((t) =>
+                wantedNames.some((n) => (services.get(t.serviceId) ?? '').startsWith(n)),
+              );
+            if (opts.quiet) return ctx.out(tasks.map((t) => `${t.meta?.id}\n`).join(''));
+            ctx.out(
+              formatTaskTable(tasks, {
+                noTrunc: !opts.trunc,
+                nowMs: ctx.now(),
+                nodeNames,
+                serviceNames: services,
+              }),
+            );
+          });
+        },
+      ),
+    );
+
+  return node;
+}
+
+/** `-f desired-state=running|shutdown|accepted` as docker takes it. */
+export function desiredStateFilter(
+  value: string,
+): 'TASK_STATE_RUNNING' | 'TASK_STATE_SHUTDOWN' | 'TASK_STATE_ACCEPTED' {
+  const state = parseChoice(value, '--filter desired-state', ['running', 'shutdown', 'accepted'] as const);
+  return `TASK_STATE_${state.toUpperCase()}` as 'TASK_STATE_RUNNING';
+}
+
+/** Node hostnames and service names by ID, for task tables. */
+export async function names(
+  client: ControlApiClient,
+): Promise<{ nodeNames: Map<string, string>; services: Map<string, string> }> {
+  const [nodes, { services }] = await Promise.all([client.listNodes(), client.listServices()]);
+  return {
+    nodeNames: new Map(nodes.map((n) => [n.meta?.id ?? '', n.description?.hostname || (n.meta?.id ?? '')])),
+    services: new Map(services.map((s) => [s.meta?.id ?? '', s.spec?.name ?? ''])),
+  };
+}
+
+async function localNodeId(client: ControlApiClient): Promise<string> {
+  try {
+    return (await client.getInfo()).nodeId;
+  } catch {
+    return '';
+  }
+}
+
+async function resolveSelf(client: ControlApiClient, ref: string): Promise<string> {
+  return ref === 'self' ? (await client.getInfo()).nodeId : ref;
+}
+
+export function nodeState(node: Node__Output): string {
+  return capitalize((node.status?.state ?? 'NODE_STATE_UNKNOWN').replace(/^NODE_STATE_/, '').toLowerCase());
+}
+
+function availability(value: NodeAvailability__Output | undefined): string {
+  return capitalize((value ?? 'NODE_AVAILABILITY_ACTIVE').replace(/^NODE_AVAILABILITY_/, '').toLowerCase());
+}
+
+/** Leader, Reachable or Unreachable for managers; empty for workers. */
+export function managerStatus(node: Node__Output): string {
+  if (node.role !== 'NODE_ROLE_MANAGER' || !node.managerStatus) return '';
+  if (node.managerStatus.leader) return 'Leader';
+  return node.managerStatus.reachable ? 'Reachable' : 'Unreachable';
+}
+
+function prettyNode(n: Node__Output): string {
+  const lines = [
+    `ID:\t\t\t${n.meta?.id ?? ''}`,
+    ...(Object.keys(n.spec?.labels ?? {}).length > 0
+      ? ['Labels:', ...Object.entries(n.spec!.labels).map(([k, v]) => ` - ${k}=${v}`)]
+      : []),
+    `Hostname:\t\t${n.description?.hostname ?? ''}`,
+    `Joined at:\t\t${new Date(n.meta?.createdAtMs ?? 0).toISOString()}`,
+    'Status:',
+    ` State:\t\t\t${nodeState(n)}`,
+    ` Availability:\t\t${availability(n.spec?.availability)}`,
+    ` Address:\t\t${n.status?.addr ?? ''}`,
+  ];
+  if (n.role === 'NODE_ROLE_MANAGER' && n.managerStatus) {
+    lines.push(
+      'Manager Status:',
+      ` Address:\t\t${n.managerStatus.addr}`,
+      ` Raft Status:\t\t${n.managerStatus.reachable ? 'Reachable' : 'Unreachable'}`,
+      ` Leader:\t\t${n.managerStatus.leader ? 'Yes' : 'No'}`,
+    );
+  }
+  const d = n.description;
+  lines.push(
+    'Platform:',
+    ` Operating System:\t${d?.os ?? ''}`,
+    ` Architecture:\t\t${d?.architecture ?? ''}`,
+    'Resources:',
+    ` CPUs:\t\t\t${formatNanoCpus(d?.nanoCpus ?? 0)}`,
+    ` Memory:\t\t${formatMemoryBytes(d?.memoryBytes ?? 0)}`,
+    `Engine Version:\t\t${d?.engineVersion ?? ''}`,
+  );
+  if (n.certificate) {
+    lines.push(
+      'TLS Info:',
+      ` Certificate serial:\t${n.certificate.serialNumber}`,
+      ` Expires at:\t\t${new Date(n.certificate.notAfterMs).toISOString()}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
