@@ -78,12 +78,12 @@ export class AllocatorLoop extends StoreLoop<Tables> {
         this.serviceNames.delete(id);
         this.blocked.delete(id);
         this.dirtyServices.delete(id);
-        // A port it held may be what a blocked service was waiting for.
-        for (const blocked of this.blocked.keys()) this.dirtyServices.add(blocked);
+        this.retryBlocked();
         return this.blocked.size > 0;
       }
       this.serviceNames.set(id, event.object.spec?.name ?? id);
       this.dirtyServices.add(id);
+      this.retryBlocked();
       return true;
     }
     const id = event.object.meta?.id ?? '';
@@ -186,6 +186,11 @@ export class AllocatorLoop extends StoreLoop<Tables> {
       }
     });
     if (allocated > 0) this.logger.debug({ tasks: allocated }, 'tasks allocated: pending');
+  }
+
+  /** A service removed or changed may have freed a port a blocked service waits for. */
+  private retryBlocked(): void {
+    for (const id of this.blocked.keys()) this.dirtyServices.add(id);
   }
 
   private newPortAllocator(): PortAllocator {

@@ -27,6 +27,8 @@ export class NodeFailureLoop extends StoreLoop<Tables> {
   private dirtyNodes = new Set<string>();
   /** Node ID → the timer that declares its tasks orphaned. */
   private readonly orphanTimers = new Map<string, LoopTimer>();
+  /** Node ID → when this leader first saw it down, for nodes whose status has no heartbeat time. */
+  private readonly downSince = new Map<string, number>();
 
   constructor(options: NodeFailureLoopOptions) {
     super({ ...options, logger: options.logger?.child({ module: 'node-failure' }) });
@@ -55,7 +57,10 @@ export class NodeFailureLoop extends StoreLoop<Tables> {
     const node = event.object;
     const id = node.meta?.id ?? '';
     const condition = event.type === 'delete' ? 'removed' : nodeCondition(node);
-    if (condition !== 'down') this.cancelOrphanTimer(id);
+    if (condition !== 'down') {
+      this.cancelOrphanTimer(id);
+      this.downSince.delete(id);
+    }
     if (condition !== 'down' && condition !== 'draining' && condition !== 'removed') return false;
     this.dirtyNodes.add(id);
     return true;
@@ -69,9 +74,10 @@ export class NodeFailureLoop extends StoreLoop<Tables> {
       const nodes: Node[] = [];
       const tasks: Task[] = [];
       for (const id of nodeIds) {
-        const node = tx.nodes.get(id);
+        const stored = tx.nodes.get(id);
+        if (stored && nodeCondition(stored) === 'available') continue;
+        const node = stored && nodeCondition(stored) === 'down' ? this.withDownSince(stored, nowMs) : stored;
         if (node) nodes.push(node);
-        if (node && nodeCondition(node) === 'available') continue;
         if (node && nodeCondition(node) === 'down') this.armOrphanTimer(node, nowMs);
         tasks.push(...tx.tasks.findByNode(id));
       }
@@ -91,6 +97,21 @@ export class NodeFailureLoop extends StoreLoop<Tables> {
       { tasks: plan.update.length, services: plan.affectedServiceIds.length },
       'moved tasks off failed or drained nodes',
     );
+  }
+
+  /**
+   * The orphan delay counts from the node's last heartbeat. A node marked down without one (say, by
+   * an operator's tool) counts from when this leader first saw it down, never from the epoch.
+   */
+  private withDownSince(node: Node, nowMs: number): Node {
+    if (node.status?.lastHeartbeatMs) return node;
+    const id = node.meta?.id ?? '';
+    let since = this.downSince.get(id);
+    if (since === undefined) {
+      since = nowMs;
+      this.downSince.set(id, since);
+    }
+    return { ...node, status: { ...node.status!, lastHeartbeatMs: since } };
   }
 
   /** Wakes the loop when the node has been down for the orphan delay. */

@@ -93,6 +93,19 @@ describe('allocator loop', () => {
     expect(leader.tasksOf(api).map(stateOf)).toEqual([TaskState.Assigned]);
   });
 
+  it('allocates a waiting service as soon as the holder stops publishing the port', async () => {
+    const web = await createPublishing('web', { published: 8080 });
+    await leader.settle();
+    const api = await createPublishing('api', { published: 8080 });
+    await leader.settle();
+    expect(leader.tasksOf(api).map(stateOf)).toEqual([TaskState.New]);
+    await leader.updateService(web, publish({ published: 9090 }));
+    await leader.settle();
+    expect(leader.loops.allocator.portsOf(web)).toEqual(['9090/tcp']);
+    expect(leader.loops.allocator.portsOf(api)).toEqual(['8080/tcp']);
+    expect(leader.tasksOf(api).map(stateOf)).toEqual([TaskState.Assigned]);
+  });
+
   it('leaves host-mode ports to the scheduler: one task per node', async () => {
     await leader.addNode('n2');
     const id = await createPublishing('web', { published: 8080, host: true });

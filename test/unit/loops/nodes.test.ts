@@ -141,4 +141,22 @@ describe('leader loops: nodes', () => {
     await leader.settle();
     expect(leader.store.appliedIndex).toBe(applied + 1);
   });
+
+  it('counts the orphan delay from when the node was seen down when it has no heartbeat time', async () => {
+    await leader.addNode('n1');
+    await leader.addNode('n2');
+    const svc = await leader.createService({ name: 'web', replicas: 2 });
+    await leader.converge();
+    const onN1 = live(leader.tasksOf(svc.meta!.id)).find((t) => t.nodeId === 'n1')!;
+    await leader.updateNode('n1', (n) => ({
+      ...n,
+      status: { ...n.status!, state: 'NODE_STATE_DOWN', lastHeartbeatMs: 0 },
+    }));
+    await leader.converge();
+    const shutDown = leader.tasks((t) => t.meta!.id === onN1.meta!.id)[0]!;
+    expect(shutDown.desiredState).toBe(TaskState.Shutdown);
+    expect(stateOf(shutDown)).toBe(TaskState.Running);
+    await leader.advance(61_000);
+    expect(stateOf(leader.tasks((t) => t.meta!.id === onN1.meta!.id)[0]!)).toBe(TaskState.Orphaned);
+  });
 });
