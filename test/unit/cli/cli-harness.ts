@@ -46,11 +46,7 @@ export function cliRunner(fixture: ControlFixture, overrides: Partial<CliContext
     });
     registerNodeCommands(program, ctx);
     registerServiceCommands(program, ctx);
-    for (const c of program.commands) {
-      c.exitOverride();
-      for (const sub of c.commands)
-        sub.exitOverride().configureOutput({ writeErr: (s) => void (stderr += s) });
-    }
+    // Subcommands inherit exitOverride and the output configuration from the program.
     try {
       await program.parseAsync(['node', 'orch', ...args]);
       return { code: 0, stdout, stderr };
