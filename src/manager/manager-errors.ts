@@ -1,8 +1,12 @@
 // Errors of the manager wiring (raft + store + CA + leader loops). Each says in one line what the
 // user can do about it; the CLI prints the message as is.
+import { ControlError } from './controlapi/control-errors';
 
-/** Writes cannot commit: too few managers answer for a Raft majority. */
-export class QuorumLostError extends Error {
+/**
+ * Writes cannot commit: too few managers answer for a Raft majority. A ControlError, so the Control
+ * API answers UNAVAILABLE with this message.
+ */
+export class QuorumLostError extends ControlError {
   override name = 'QuorumLostError';
   constructor(
     readonly unreachable: number,

@@ -23,7 +23,7 @@ import {
 import { clusterOf, roleFromStore, StoreCAStore } from './manager-ca-store';
 import { QuorumLostError } from './manager-errors';
 import { createForwardingHandlers, ForwardingProposer } from './manager-forwarding';
-import { type LeaderLoopFactory, LeaderLoopRegistry } from './manager-loops';
+import { type LeaderLoopFactory, LeaderLoopRegistry, untilAborted } from './manager-loops';
 import { membershipLoop, statusLoop } from './manager-membership';
 import {
   demoteNodeInStore,
@@ -234,10 +234,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
       this.options.bootstrap = undefined;
     }
     // Nothing more to do while leading: wait for the end of leadership.
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      else signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await untilAborted(signal);
   }
 
   /** The local Raft member (undefined after stop()). */

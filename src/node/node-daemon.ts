@@ -21,12 +21,21 @@ import {
   renewNodeCertificate,
   writeNodeTLSMaterial,
 } from '../manager/ca';
+import {
+  controlServiceDefinition,
+  createControlHandlers,
+  createWorkerControlHandlers,
+} from '../manager/controlapi';
+import { startLeaderLoops } from '../manager/loops';
 import { Manager } from '../manager/manager';
 import { raftAddressFor } from '../manager/manager-addresses';
+import { createClusterOps } from '../manager/manager-cluster-ops';
 import { FORWARDING_SERVICE, FORWARDING_SERVICE_NAME } from '../manager/manager-forwarding';
+import { untilAborted } from '../manager/manager-loops';
 import { type DataDirLayout, dataDirLayout } from './data-dir';
 import {
   ADMIN_SERVICE,
+  ADMIN_SERVICE_NAME,
   AdminRequestError,
   createAdminServiceImplementation,
   type JoinTokenRequest,
@@ -53,13 +62,14 @@ export interface NodeServiceRegistration {
 }
 
 const NOT_A_MANAGER = 'this node is not a manager; call a manager of the cluster';
+const CONTROL_SERVICE_NAME = 'orch.control.Control';
 const MANAGER_LIST_REFRESH_MS = 5000;
 
 export class NodeDaemon {
   private manager: Manager | undefined;
   private managerStarting: Promise<void> | undefined;
   private renewer: CertificateRenewer | undefined;
-  private readonly adminServer = new grpc.Server();
+  private readonly localServer: NodeServer;
   private refreshTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
   private left = false;
@@ -76,7 +86,9 @@ export class NodeDaemon {
     private readonly server: NodeServer,
     private readonly logger: Logger,
     private readonly services: readonly NodeServiceRegistration[],
-  ) {}
+  ) {
+    this.localServer = new NodeServer(logger);
+  }
 
   /** Services other components add to every node's server (declared before it listens). */
   static readonly extraServices: NodeServiceRegistration[] = [];
@@ -129,6 +141,7 @@ export class NodeDaemon {
     });
     this.server.declare(CA_SERVICE_NAME, caProtos().CA.service, NOT_A_MANAGER);
     this.server.declare(FORWARDING_SERVICE_NAME, FORWARDING_SERVICE, NOT_A_MANAGER);
+    this.server.declare(CONTROL_SERVICE_NAME, controlServiceDefinition(), NOT_A_MANAGER);
     for (const service of this.services) this.server.declare(service.name, service.definition, NOT_A_MANAGER);
     await this.server.listen(
       this.state.listenAddr,
@@ -139,9 +152,11 @@ export class NodeDaemon {
 
   private authorizer: Authorizer | undefined;
 
+  /** The local socket: the admin service and the Control API (a worker's refuses every call). */
   private async startAdminSocket(): Promise<void> {
-    this.adminServer.addService(
-      ADMIN_SERVICE,
+    this.localServer.declare(ADMIN_SERVICE_NAME, ADMIN_SERVICE, 'the node is starting');
+    this.localServer.implement(
+      ADMIN_SERVICE_NAME,
       createAdminServiceImplementation({
         status: async () => this.status(),
         info: async () => this.info(),
@@ -149,13 +164,11 @@ export class NodeDaemon {
         leave: (request) => this.leave(request),
       }),
     );
+    this.localServer.declare(CONTROL_SERVICE_NAME, controlServiceDefinition(), 'the node is starting');
+    this.localServer.implement(CONTROL_SERVICE_NAME, createWorkerControlHandlers() as never);
     const socket = this.layout.controlSocket;
     await rm(socket, { force: true });
-    await new Promise<void>((resolve, reject) => {
-      this.adminServer.bindAsync(`unix:${socket}`, grpc.ServerCredentials.createInsecure(), (err) =>
-        err ? reject(err) : resolve(),
-      );
-    });
+    await this.localServer.listen(`unix:${socket}`, grpc.ServerCredentials.createInsecure());
     await chmod(socket, 0o600);
   }
 
@@ -192,6 +205,23 @@ export class NodeDaemon {
     this.manager = manager;
     this.server.implement(CA_SERVICE_NAME, manager.caServiceHandlers());
     this.server.implement(FORWARDING_SERVICE_NAME, manager.forwardingHandlers());
+    const control = createControlHandlers({
+      store: manager.store,
+      ops: createClusterOps(manager),
+      logger: this.logger,
+    }) as unknown as grpc.UntypedServiceImplementation;
+    this.server.implement(CONTROL_SERVICE_NAME, control);
+    this.localServer.implement(CONTROL_SERVICE_NAME, control);
+    manager.registerLeaderLoop('orchestration', (ctx) => ({
+      async run(signal) {
+        const loops = startLeaderLoops({ store: ctx.store, logger: ctx.logger });
+        try {
+          await untilAborted(signal);
+        } finally {
+          await loops.stop();
+        }
+      },
+    }));
     for (const service of this.services) {
       if (service.forManager) this.server.implement(service.name, service.forManager(manager));
     }
@@ -206,6 +236,8 @@ export class NodeDaemon {
     this.manager = undefined;
     this.server.implement(CA_SERVICE_NAME, undefined);
     this.server.implement(FORWARDING_SERVICE_NAME, undefined);
+    this.server.implement(CONTROL_SERVICE_NAME, undefined);
+    this.localServer.implement(CONTROL_SERVICE_NAME, createWorkerControlHandlers() as never);
     for (const service of this.services) this.server.implement(service.name, undefined);
     await manager.stop({ transferLeadership: false });
     await rm(this.layout.raftDir, { recursive: true, force: true });
@@ -377,7 +409,7 @@ export class NodeDaemon {
       this.logger.warn({ err }, 'manager did not stop cleanly');
     }
     await this.server.close();
-    await new Promise<void>((resolve) => this.adminServer.tryShutdown(() => resolve()));
+    await this.localServer.close();
     await rm(this.layout.controlSocket, { force: true });
     if (this.left) {
       for (const path of [

@@ -71,7 +71,7 @@ export class NodeServer {
     slot.current = implementation;
   }
 
-  /** Binds exactly `listenAddr` (host:port). Resolves with the bound address. */
+  /** Binds exactly `listenAddr` (host:port, or unix:/path). Resolves with the bound address. */
   async listen(listenAddr: string, credentials: grpc.ServerCredentials): Promise<string> {
     const port = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(listenAddr, credentials, (err, boundPort) => {
@@ -80,8 +80,9 @@ export class NodeServer {
         } else resolve(boundPort);
       });
     });
-    const host = listenAddr.slice(0, listenAddr.lastIndexOf(':'));
-    this.bound = `${host}:${port}`;
+    this.bound = listenAddr.startsWith('unix:')
+      ? listenAddr
+      : `${listenAddr.slice(0, listenAddr.lastIndexOf(':'))}:${port}`;
     this.logger.info({ address: this.bound }, 'node server listening');
     return this.bound;
   }

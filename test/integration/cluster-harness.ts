@@ -1,0 +1,170 @@
+// Real orch clusters on loopback for the cluster-*.test.ts suites: every node is an `orch` process
+// (dist/cmd/orch.js) with its own data dir and its own loopback address (127.X.Y.N:4242, Raft on
+// 14242), started the way a user starts one (`orch init`, `orch join`, `orch daemon`). Daemons are
+// detached by the CLI, so the harness records each PID from the node's pid file and kills exactly
+// those (SIGKILL, by PID) in close(); temp dirs are always removed.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ControlApiClient } from '../../src/cli/control-client';
+import { ProcessGroup, type TrackedProcess } from './support/processes';
+import { TempDirs } from './support/temp-dirs';
+import { waitUntil } from './support/wait';
+
+export const ORCH_BIN = join(__dirname, '../../dist/cmd/orch.js');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `orch ARGS` to completion (never throws on a non-zero exit). */
+export function runOrch(args: readonly string[], timeoutMs = 60_000): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [ORCH_BIN, ...args],
+      { timeout: timeoutMs, env: { ...process.env, ORCH_LOG_LEVEL: 'info' } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+export interface NodeInfoJson {
+  nodeId: string;
+  clusterId: string;
+  role: string;
+  isLeader: boolean;
+  leaderId: string;
+  state: string;
+  raftMembership: string;
+  pid: number;
+  cluster?: { managers: number; reachableManagers: number; nodes: number; tasks: number; leaderAddr: string };
+}
+
+export class OrchCluster {
+  private readonly dirs = new TempDirs();
+  private readonly group = new ProcessGroup();
+  private readonly pids = new Set<number>();
+  /** A random 127.X.Y.0/24 so that suites running side by side never share an address. */
+  private readonly prefix =
+    `127.${10 + Math.floor(Math.random() * 200)}.${1 + Math.floor(Math.random() * 250)}`;
+  private readonly root = this.dirs.make('cluster');
+  private readonly restarted = new Map<number, TrackedProcess>();
+
+  /** Node n's address (n from 1). */
+  addr(n: number): string {
+    return `${this.prefix}.${n}:4242`;
+  }
+
+  dataDir(n: number): string {
+    return join(this.root, `node-${n}`);
+  }
+
+  /** Runs an orch command against node n's data dir. */
+  orch(n: number, ...args: string[]): Promise<RunResult> {
+    return runOrch([...args, '--data-dir', this.dataDir(n)]);
+  }
+
+  private recordPid(n: number): number {
+    const pid = Number(readFileSync(join(this.dataDir(n), 'orch.pid'), 'utf8').trim());
+    this.pids.add(pid);
+    return pid;
+  }
+
+  pidOf(n: number): number {
+    return Number(readFileSync(join(this.dataDir(n), 'orch.pid'), 'utf8').trim());
+  }
+
+  async init(n: number): Promise<RunResult> {
+    const result = await runOrch(['init', '--advertise-addr', this.addr(n), '--data-dir', this.dataDir(n)]);
+    if (result.code === 0) this.recordPid(n);
+    return result;
+  }
+
+  async join(n: number, token: string, via: number): Promise<RunResult> {
+    const result = await runOrch([
+      'join',
+      '--token',
+      token,
+      this.addr(via),
+      '--listen-addr',
+      this.addr(n),
+      '--data-dir',
+      this.dataDir(n),
+    ]);
+    if (result.code === 0) this.recordPid(n);
+    return result;
+  }
+
+  async token(role: 'worker' | 'manager', via: number): Promise<string> {
+    const result = await this.orch(via, 'join-token', role, '-q');
+    if (result.code !== 0) throw new Error(`join-token failed: ${result.stderr}`);
+    return result.stdout.trim();
+  }
+
+  async info(n: number): Promise<NodeInfoJson> {
+    const result = await this.orch(n, 'info', '--format', 'json');
+    if (result.code !== 0) throw new Error(`info on node ${n} failed: ${result.stderr}`);
+    return JSON.parse(result.stdout) as NodeInfoJson;
+  }
+
+  /** A Control API client on node n's local socket (close it). */
+  control(n: number): ControlApiClient {
+    return new ControlApiClient({ dataDir: this.dataDir(n), timeoutMs: 15_000 });
+  }
+
+  /** SIGKILL of node n's daemon. */
+  kill9(n: number): void {
+    const pid = this.pidOf(n);
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+
+  /** Restarts node n from its data dir with `orch daemon` (a child of the test) and waits until it answers. */
+  async restart(n: number): Promise<void> {
+    const child = this.group.spawn(process.execPath, [ORCH_BIN, 'daemon', '--data-dir', this.dataDir(n)], {
+      name: `node-${n}`,
+    });
+    this.restarted.set(n, child);
+    this.pids.add(child.pid);
+    await waitUntil(async () => (await this.info(n)).state === 'ready', {
+      what: `node ${n} to be ready after a restart`,
+      timeoutMs: 20_000,
+    });
+  }
+
+  /** The last log lines of node n (for failure messages). */
+  log(n: number): string {
+    try {
+      return readFileSync(join(this.dataDir(n), 'orch.log'), 'utf8')
+        .split('\n')
+        .slice(-30)
+        .join('\n');
+    } catch {
+      return this.restarted.get(n)?.log ?? '';
+    }
+  }
+
+  /** Kills every daemon this cluster started (by PID) and removes its directories. */
+  async close(): Promise<void> {
+    for (const pid of this.pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    await this.group.killAll();
+    // Give the kernel a moment to release the daemons' files before removing the directories.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    this.dirs.removeAll();
+  }
+}
