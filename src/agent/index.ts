@@ -8,6 +8,7 @@ export {
   SessionClosedError,
 } from './agent-session';
 export { Backoff, type BackoffOptions, sleep } from './backoff';
+export { type HollowNode, type HollowNodes, type HollowNodesOptions, startHollowNodes } from './hollow-nodes';
 export { LogPublisher } from './log-publisher';
 export { ManagerList } from './manager-list';
 export {
