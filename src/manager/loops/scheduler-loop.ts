@@ -41,6 +41,16 @@ export class SchedulerLoop extends StoreLoop<Tables> {
     return this.pending.size;
   }
 
+  /** What the scheduler counts as taken on a node: reservations and tasks holding them. */
+  reservedOn(nodeId: string): { nanoCpus: number; memoryBytes: number; tasks: number } {
+    const info = this.scheduler.nodeInfo(nodeId);
+    return {
+      nanoCpus: info?.reservedNanoCpus ?? 0,
+      memoryBytes: info?.reservedMemoryBytes ?? 0,
+      tasks: info?.taskCount ?? 0,
+    };
+  }
+
   protected resync(tx: ReadTx): void {
     this.scheduler = new Scheduler(this.options);
     this.pending.clear();
