@@ -92,11 +92,12 @@ export class OrchestratorLoop extends StoreLoop<Tables> {
     const nodes = this.dirtyNodes;
     this.dirtyServices = new Set();
     this.dirtyNodes = new Set();
-    const plans = this.store.view((tx) => this.plan(tx, services, nodes));
     try {
+      const plans = this.store.view((tx) => this.plan(tx, services, nodes));
       await this.write(plans);
     } catch (err) {
-      for (const id of plans.keys()) this.dirtyServices.add(id);
+      // Everything looked at is looked at again (plan() added what the nodes and the limit dirtied).
+      for (const id of services) this.dirtyServices.add(id);
       throw err;
     }
   }

@@ -122,7 +122,7 @@ export abstract class StoreLoop<K extends TableName> {
   /** Cancels the subclass's own timers. */
   protected onStop(): void {}
 
-  /** Asks for a pass `delayMs` from now (default: the debounce); an earlier request wins. */
+  /** Asks for a pass `delayMs` from now (default: the debounce); a pass already due keeps its time. */
   protected requestPass(delayMs = this.debounceMs): void {
     if (this.isStopped) return;
     if (this.passing !== undefined) {
