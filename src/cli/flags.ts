@@ -38,15 +38,21 @@ export function defaultCliContext(): CliContext {
   };
 }
 
-/** Adds `--data-dir` to a command group unless an ancestor (the program) already has it. */
-export function addDataDirOption(group: Command, parent: Command): void {
-  for (let c: Command | null = parent; c; c = c.parent) {
+/**
+ * Adds `--data-dir` to every subcommand of `group` unless an ancestor (the program) already has it.
+ * It goes on the leaves so that `orch service ls --data-dir X` works even though the groups parse
+ * positionally (`service create IMAGE CMD -f` must hand `-f` to the container command).
+ */
+export function addDataDirOption(group: Command): void {
+  for (let c: Command | null = group.parent; c; c = c.parent) {
     if (c.options.some((o) => o.long === '--data-dir')) return;
   }
-  group.option(
-    '--data-dir <dir>',
-    "the local node's data dir (default: $ORCH_DATA_DIR, /var/lib/orch or ~/.orch)",
-  );
+  for (const leaf of group.commands) {
+    leaf.option(
+      '--data-dir <dir>',
+      "the local node's data dir (default: $ORCH_DATA_DIR, /var/lib/orch or ~/.orch)",
+    );
+  }
 }
 
 /** Runs `fn` with a client for the command's data dir and closes it afterwards. */

@@ -26,7 +26,6 @@ const AVAILABILITIES = ['active', 'pause', 'drain'] as const;
 
 export function registerNodeCommands(program: Command, ctx: CliContext = defaultCliContext()): Command {
   const node = program.command('node').description('Manage the nodes of the cluster');
-  addDataDirOption(node, program);
 
   node
     .command('ls')
@@ -244,6 +243,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext = default
       ),
     );
 
+  addDataDirOption(node);
   return node;
 }
 

@@ -7,11 +7,12 @@ import { registerServiceReadCommands } from './service-read';
 import { registerServiceWriteCommands } from './service-write';
 
 export function registerServiceCommands(program: Command, ctx: CliContext = defaultCliContext()): Command {
-  const service = program.command('service').description('Manage services');
-  addDataDirOption(service, program);
+  // Positional parsing, so that `create IMAGE CMD ARGS...` passes flags after IMAGE to the command.
+  const service = program.command('service').description('Manage services').enablePositionalOptions();
   registerServiceWriteCommands(service, ctx);
   registerServiceReadCommands(service, ctx);
   registerServiceLogsCommand(service, ctx);
+  addDataDirOption(service);
   return service;
 }
 

@@ -50,7 +50,9 @@ export function registerServiceWriteCommands(service: Command, ctx: CliContext):
       .argument('<image>')
       .argument('[command...]', 'command and arguments run in the container')
       .option('-d, --detach', 'exit immediately instead of waiting for the service to converge')
-      .option('-q, --quiet', 'suppress progress output'),
+      .option('-q, --quiet', 'suppress progress output')
+      // Everything after IMAGE belongs to the container's command, flags included (docker's rule).
+      .passThroughOptions(),
   ).action(
     action(async (image: string, args: string[], opts: CreateSpecOptions & DetachOptions, cmd: Command) => {
       const spec = specFromCreateOptions(image, args, opts);

@@ -83,16 +83,20 @@ export interface ControlFixture {
   close(): Promise<void>;
 }
 
-export async function startControl(extra: Partial<ControlServiceOptions> = {}): Promise<ControlFixture> {
+export async function startControl(
+  extra: Partial<ControlServiceOptions> = {},
+  options: { clock?: () => number } = {},
+): Promise<ControlFixture> {
+  const clock = options.clock ?? (() => NOW_MS);
   const dir = mkdtempSync(join(tmpdir(), 'orch-control-'));
   const proposer = new LocalProposer();
-  const store = new MemoryStore({ proposer, clock: () => NOW_MS });
+  const store = new MemoryStore({ proposer, clock });
   proposer.attach(store);
   const ops = new FakeClusterOps();
   const logs = new FakeLogSource();
   let server: ControlSocketServer | undefined;
   try {
-    const handlers = createControlHandlers({ store, ops, logSource: logs, clock: () => NOW_MS, ...extra });
+    const handlers = createControlHandlers({ store, ops, logSource: logs, clock, ...extra });
     server = await serveControlSocket(join(dir, 'orch.sock'), handlers);
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
@@ -107,7 +111,7 @@ export async function startControl(extra: Partial<ControlServiceOptions> = {}): 
     logs,
     client,
     server: started,
-    nowMs: () => NOW_MS,
+    nowMs: clock,
     async close() {
       client.close();
       await started.close({ graceMs: 200 });
