@@ -33,6 +33,18 @@ const CODE_BY_NAME: Readonly<Record<string, grpc.status>> = {
   QuorumLostError: grpc.status.UNAVAILABLE,
 };
 
+/**
+ * Errors of the manager wiring (src/manager/manager-errors.ts) whose messages are already one line
+ * for a user, known by name so this module does not import the manager.
+ */
+const MANAGER_CODES: Readonly<Record<string, grpc.status>> = {
+  MembershipRefusedError: grpc.status.FAILED_PRECONDITION,
+  UnknownNodeIdError: grpc.status.NOT_FOUND,
+  ManagerStoppedError: grpc.status.UNAVAILABLE,
+  ClusterNotReadyError: grpc.status.UNAVAILABLE,
+  NotCaughtUpError: grpc.status.UNAVAILABLE,
+};
+
 /** Raft's errors, known by name so the Control API does not depend on the Raft runtime's classes. */
 const RAFT_MESSAGES: Readonly<Record<string, string>> = {
   NotLeaderError: 'this manager is not the leader',
@@ -73,6 +85,8 @@ export function controlStatusFromError(err: unknown, logger?: Logger): grpc.Stat
   ) {
     return { code: known, details: oneLine(err.message), metadata };
   }
+  const managerCode = MANAGER_CODES[err.name];
+  if (managerCode !== undefined) return { code: managerCode, details: oneLine(err.message), metadata };
   const raftMessage = RAFT_MESSAGES[err.name];
   if (raftMessage !== undefined) {
     let details = raftMessage;

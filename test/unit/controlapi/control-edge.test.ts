@@ -106,6 +106,20 @@ describe('Control API: error statuses', () => {
     );
   });
 
+  it("passes the manager's own one-line errors through with a fitting code", () => {
+    const refused = Object.assign(new Error('removing manager m3 would leave 1 of 2 managers reachable'), {
+      name: 'MembershipRefusedError',
+    });
+    expect(controlStatusFromError(refused)).toMatchObject({
+      code: grpc.status.FAILED_PRECONDITION,
+      details: 'removing manager m3 would leave 1 of 2 managers reachable',
+    });
+    const stopped = Object.assign(new Error('this node is no longer running as a manager'), {
+      name: 'ManagerStoppedError',
+    });
+    expect(controlStatusFromError(stopped).code).toBe(grpc.status.UNAVAILABLE);
+  });
+
   it('turns an unexpected error into INTERNAL without a stack', () => {
     const status = controlStatusFromError(new TypeError('x is undefined\n    at foo (bar.ts:1)'));
     expect(status.code).toBe(grpc.status.INTERNAL);
