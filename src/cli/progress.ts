@@ -6,10 +6,11 @@
 // reason when the service cannot converge: a task pending with a scheduler reason for too long, or
 // a slot whose tasks keep failing (or fail with nothing left to replace them).
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Node__Output } from '../api/gen/types/orch/objects/Node';
 import type { Service__Output } from '../api/gen/types/orch/objects/Service';
 import type { ServiceSpec__Output } from '../api/gen/types/orch/objects/ServiceSpec';
 import type { Task__Output } from '../api/gen/types/orch/objects/Task';
-import { formatTaskState, taskStateRank } from '../manager/orchestrator';
+import { formatTaskState, globalNodeFilter, taskStateRank } from '../manager/orchestrator';
 import type { ControlApiClient } from './control-client';
 import { UserError } from './errors';
 import type { CliContext } from './flags';
@@ -47,8 +48,10 @@ export async function showConvergence(
   while (!signal?.aborted) {
     const service = await client.getService(serviceId);
     const tasks = await client.listTasks({ serviceId: service.meta!.id });
+    const isGlobal = service.spec?.mode === 'global' || service.spec?.mode === 'globalJob';
+    const nodes = isGlobal ? await client.listNodes() : [];
     const now = ctx.now();
-    const a = assess(service, tasks, initialTaskIds, pendingSince, now, ctx.progressPendingLimitMs);
+    const a = assess(service, tasks, nodes, initialTaskIds, pendingSince, now, ctx.progressPendingLimitMs);
     display.show([`overall progress: ${a.done} out of ${a.total} tasks`, ...slotLines(a.slots)]);
     if (a.failure) {
       display.finish();
@@ -87,6 +90,7 @@ export async function showConvergence(
 export function assess(
   service: Service__Output,
   tasks: readonly Task__Output[],
+  nodes: readonly Node__Output[],
   initialTaskIds: ReadonlySet<string>,
   pendingSince: Map<string, number>,
   nowMs: number,
@@ -109,9 +113,16 @@ export function assess(
     total = spec.replicatedJob?.totalCompletions ?? 0;
     keys = [...groups.keys()].sort((a, b) => Number(a) - Number(b));
   } else {
-    keys = [...groups.entries()]
-      .filter(([, ts]) => ts.some((t) => t.desiredState !== 'TASK_STATE_SHUTDOWN'))
-      .map(([k]) => k)
+    // Global: one task per eligible node (a paused node only counts when it already has a task).
+    const eligible = globalNodeFilter(service);
+    keys = nodes
+      .filter((n) => eligible(n))
+      .map((n) => n.meta?.id ?? '')
+      .filter((id) => {
+        const node = nodes.find((n) => n.meta?.id === id);
+        const live = (groups.get(id) ?? []).some((t) => t.desiredState !== 'TASK_STATE_SHUTDOWN');
+        return node?.spec?.availability !== 'NODE_AVAILABILITY_PAUSE' || live;
+      })
       .sort();
     total = keys.length;
   }

@@ -28,7 +28,8 @@ function simulateCluster(f: ControlFixture, behaviour: Behaviour): { stop(): voi
           const replicas = service.spec?.replicated?.replicas ?? 0;
           for (const task of tx.tasks.findByService(id)) {
             const outdated = JSON.stringify(task.spec) !== JSON.stringify(service.spec);
-            if (task.desiredState === 'TASK_STATE_RUNNING' && (task.slot > replicas || outdated)) {
+            const removedSlot = service.spec?.mode === 'replicated' && task.slot > replicas;
+            if (task.desiredState === 'TASK_STATE_RUNNING' && (removedSlot || outdated)) {
               tx.tasks.update({
                 ...task,
                 desiredState: 'TASK_STATE_SHUTDOWN',
@@ -36,8 +37,16 @@ function simulateCluster(f: ControlFixture, behaviour: Behaviour): { stop(): voi
               });
             }
           }
-          for (let slot = 1; slot <= replicas; slot++) {
-            const live = tx.tasks.findBySlot(id, slot).find((t) => t.desiredState === 'TASK_STATE_RUNNING');
+          const global = service.spec?.mode === 'global';
+          const places = global
+            ? tx.nodes.list().map((n) => n.meta!.id)
+            : Array.from({ length: replicas }, (_, i) => i + 1);
+          for (const place of places) {
+            const slot = typeof place === 'number' ? place : 0;
+            const nodeId = typeof place === 'string' ? place : 'node1';
+            const live = tx.tasks
+              .find({ serviceId: id, ...(global ? { nodeId } : { slot }) })
+              .find((t) => t.desiredState === 'TASK_STATE_RUNNING');
             if (live && live.status?.state === 'TASK_STATE_STARTING') {
               tx.tasks.update({
                 ...live,
@@ -45,7 +54,7 @@ function simulateCluster(f: ControlFixture, behaviour: Behaviour): { stop(): voi
               });
             }
             if (live) continue;
-            const base = taskInput(`task-${++counter}`, id, slot, { nodeId: 'node1', spec: service.spec });
+            const base = taskInput(`task-${++counter}`, id, slot, { nodeId, spec: service.spec });
             if (behaviour === 'run') {
               tx.tasks.create({
                 ...base,
@@ -119,6 +128,27 @@ describe('service convergence progress', () => {
     expect(lines).toContain(`1/2: running   [${'='.repeat(49)}>]`);
     expect(lines).toContain(`2/2: running   [${'='.repeat(49)}>]`);
     expect(lines.at(-2)).toBe('verify: Service converged');
+  });
+
+  it('a global service waits for a task on every eligible node', async () => {
+    await addNodes(f.store, [
+      nodeInput('node2', 'beta'),
+      { ...nodeInput('node3', 'gamma'), spec: { availability: 'NODE_AVAILABILITY_DRAIN' } },
+    ]);
+    cluster = simulateCluster(f, 'run');
+    const { code, stdout } = await orch(
+      'service',
+      'create',
+      '--name',
+      'agent',
+      '--mode',
+      'global',
+      'orch/busybox',
+    );
+    expect(code).toBe(0);
+    expect(stdout).toContain('overall progress: 2 out of 2 tasks\n');
+    expect(stdout).toContain(`node1: running   [${'='.repeat(49)}>]\n`);
+    expect(stdout).toContain(`node2: running   [${'='.repeat(49)}>]\n`);
   });
 
   it('scale and update wait for the new tasks too', async () => {
