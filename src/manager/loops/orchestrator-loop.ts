@@ -12,16 +12,17 @@
 // shutdowns dirty the services); a change of the cluster's task history limit, which dirties all.
 // It never assigns nodes (the scheduler does) and never moves a task's observed state past pending.
 
-import type { ObjectEventOf, ReadTx, Service, Task } from '../../store';
+import type { Node, ObjectEventOf, ReadTx, Service, Task } from '../../store';
 import { mustLeaveNode, nodeCondition } from '../orchestrator/node-failure';
 import { randomTaskId } from '../orchestrator/reconcile-context';
-import { isEmptyPlan, type ReconcilePlan } from '../orchestrator/reconcile-plan';
+import { isEmptyPlan, type ReconcilePlan, wakeAt } from '../orchestrator/reconcile-plan';
 import { planServiceRemoval, reconcileService } from '../orchestrator/reconcile-service';
 import { RestartSupervisor } from '../orchestrator/restart-supervisor';
 import { isLive, observedState } from '../orchestrator/task-factory';
-import { isTerminal } from '../orchestrator/task-state';
+import { isTerminal, TaskState } from '../orchestrator/task-state';
 import type { LoopTimer } from './loop-clock';
 import { historyRetentionOf, nodeChangeMatters } from './loop-events';
+import { isUpdatePaused, isUpdating, planRollingUpdate, type RollingUpdatePlan } from './rolling-update';
 import { type LoopOptions, StoreLoop } from './store-loop';
 import { writeTaskChanges } from './task-writes';
 
@@ -41,6 +42,12 @@ export class OrchestratorLoop extends StoreLoop<Tables> {
   private dirtyNodes = new Set<string>();
   private globalServices = new Set<string>();
   private retention: number | undefined;
+  /** Services with a rolling update in progress: a task of theirs reaching running moves it on. */
+  private readonly updating = new Set<string>();
+  /** Rolling updates: the batch in flight, or when the last one was all running. */
+  private readonly batches = new Map<string, { outstanding: boolean; doneAtMs?: number }>();
+  /** Paused updates: the spec they paused on (a new spec resumes them). */
+  private readonly pausedSpecs = new Map<string, string>();
   /** Service ID → the pending wake-up for a delayed restart. */
   private readonly wakeUps = new Map<string, { atMs: number; timer: LoopTimer }>();
 
@@ -72,7 +79,11 @@ export class OrchestratorLoop extends StoreLoop<Tables> {
         return true;
       }
       case 'tasks':
-        if (!taskChangeMatters(event.type, event.object, event.old)) return false;
+        if (
+          !taskChangeMatters(event.type, event.object, event.old) &&
+          !(this.updating.has(event.object.serviceId) && startedRunning(event.object, event.old))
+        )
+          return false;
         this.dirtyServices.add(event.object.serviceId);
         return true;
       case 'nodes':
@@ -102,7 +113,7 @@ export class OrchestratorLoop extends StoreLoop<Tables> {
     }
   }
 
-  private plan(tx: ReadTx, services: Set<string>, dirtyNodes: Set<string>): Map<string, ReconcilePlan> {
+  private plan(tx: ReadTx, services: Set<string>, dirtyNodes: Set<string>): Map<string, RollingUpdatePlan> {
     const retention = historyRetentionOf(tx);
     if (retention !== this.retention) {
       this.retention = retention;
@@ -114,13 +125,14 @@ export class OrchestratorLoop extends StoreLoop<Tables> {
         for (const task of tx.tasks.findByNode(nodeId)) if (isLive(task)) services.add(task.serviceId);
     }
     const nodes = tx.nodes.list();
+    const nodesById = new Map(nodes.map((node) => [node.meta?.id ?? '', node]));
     const nowMs = this.clock.now();
     const context = {
       restarts: this.restarts,
       newTaskId: this.newTaskId,
       historyRetention: retention,
     };
-    const plans = new Map<string, ReconcilePlan>();
+    const plans = new Map<string, RollingUpdatePlan>();
     for (const id of [...services].sort()) {
       const service = tx.services.get(id);
       const tasks = tx.tasks.findByService(id);
@@ -128,17 +140,37 @@ export class OrchestratorLoop extends StoreLoop<Tables> {
         ? reconcileService(service, tasks, nodes, context)
         : planServiceRemoval(id, tasks, nowMs);
       if (!service && tasks.length === 0) this.restarts.forgetService(id);
-      if (!isEmptyPlan(plan)) plans.set(id, plan);
+      const changes = plan.create.length + plan.update.length + plan.delete.length;
+      // A rolling update moves on only once the service is otherwise converged.
+      const step = service && changes === 0 ? this.updateStep(service, tasks, nodesById, nowMs) : undefined;
+      if (step) {
+        if (plan.wakeAtMs !== undefined) wakeAt(step, plan.wakeAtMs);
+        plans.set(id, step);
+      } else if (!isEmptyPlan(plan)) plans.set(id, plan);
     }
     return plans;
   }
 
-  private async write(plans: Map<string, ReconcilePlan>): Promise<void> {
+  private async write(plans: Map<string, RollingUpdatePlan>): Promise<void> {
     if (plans.size === 0) return;
     const written: ReconcilePlan[] = [];
     await this.store.batch(async (batch) => {
       for (const [serviceId, plan] of plans) {
         if (plan.wakeAtMs !== undefined) this.wakeAt(serviceId, plan.wakeAtMs);
+        const next = plan.service;
+        if (next) {
+          this.assertRunning();
+          const fresh = await batch.update((tx) => {
+            const current = tx.services.get(serviceId);
+            if (current?.meta?.version !== next.meta?.version) return false;
+            tx.services.update(next);
+            return true;
+          });
+          if (!fresh) {
+            this.dirtyServices.add(serviceId);
+            continue;
+          }
+        }
         const complete = await writeTaskChanges(batch, plan, () => this.assertRunning());
         if (complete) written.push(plan);
         else this.dirtyServices.add(serviceId);
@@ -149,6 +181,47 @@ export class OrchestratorLoop extends StoreLoop<Tables> {
     const updated = written.reduce((n, p) => n + p.update.length, 0);
     this.logger.debug({ services: plans.size, created, updated }, 'reconciled services');
     if (written.length < plans.size) this.requestPass();
+  }
+
+  /** The next step of the service's rolling update, if it has one to take. */
+  private updateStep(
+    service: Service,
+    tasks: readonly Task[],
+    nodes: ReadonlyMap<string, Node>,
+    nowMs: number,
+  ): RollingUpdatePlan | undefined {
+    const id = service.meta?.id ?? '';
+    let subject = service;
+    if (isUpdatePaused(service)) {
+      // A paused update resumes with the next spec: remember which spec it paused on.
+      const specKey = JSON.stringify(service.spec);
+      const pausedOn = this.pausedSpecs.get(id);
+      if (pausedOn === undefined) this.pausedSpecs.set(id, specKey);
+      else if (pausedOn !== specKey) {
+        this.pausedSpecs.delete(id);
+        subject = { ...service, updateStatus: null };
+      }
+    }
+    const batch = this.batches.get(id) ?? { outstanding: false };
+    const step = planRollingUpdate(subject, tasks, nodes, {
+      nowMs,
+      newTaskId: this.newTaskId,
+      batchOutstanding: batch.outstanding,
+      batchDoneAtMs: batch.doneAtMs,
+    });
+    if (step.batchDone) this.batches.set(id, { outstanding: false, doneAtMs: nowMs });
+    if (step.create.length > 0) this.batches.set(id, { outstanding: true });
+    const status = (step.service ?? subject).updateStatus?.state;
+    if (isUpdating({ ...service, updateStatus: (step.service ?? subject).updateStatus }))
+      this.updating.add(id);
+    else {
+      this.updating.delete(id);
+      this.batches.delete(id);
+      if (status !== 'UPDATE_STATE_PAUSED' && status !== 'UPDATE_STATE_ROLLBACK_PAUSED')
+        this.pausedSpecs.delete(id);
+    }
+    if (step.service && subject !== service) step.service = { ...step.service, meta: service.meta };
+    return isEmptyPlan(step) && !step.service ? undefined : step;
   }
 
   /** Reconciles `serviceId` again at `atMs` (a restart waiting for its delay). */
@@ -176,6 +249,11 @@ export class OrchestratorLoop extends StoreLoop<Tables> {
 function isGlobal(service: Service): boolean {
   const mode = service.spec?.mode;
   return mode === 'global' || mode === 'globalJob';
+}
+
+/** The task just reached running (a rolling update waits for that). */
+function startedRunning(task: Task, old: Task | undefined): boolean {
+  return observedState(task) === TaskState.Running && (!old || observedState(old) !== TaskState.Running);
 }
 
 /** A task change the orchestrator must react to: it stopped, its desired state moved, it went away. */
