@@ -1,5 +1,6 @@
 // Rolling updates, as Swarm does them: when a service's spec changes in a way its tasks must follow
-// (container, resources, restart policy, networks, published ports; a placement change only for
+// (container, resources, restart policy, networks, published ports, the force-update counter that
+// `service update --force` raises; a placement change only for
 // tasks whose node no longer meets the constraints), its live tasks are replaced slot by slot,
 // `parallelism` at a time (0: all at once), `delay` after each batch is running, stop-first (the old
 // task is shut down as its replacement is created) or start-first (the old task is shut down once
@@ -71,7 +72,14 @@ export function isTaskOutdated(
 
 /** The parts of a spec a task runs with (not the name, labels, mode or update settings). */
 function taskSpecKey(spec: ServiceSpec__Output): string {
-  return JSON.stringify([spec.container, spec.resources, spec.restartPolicy, spec.networks, spec.endpoint]);
+  return JSON.stringify([
+    spec.container,
+    spec.resources,
+    spec.restartPolicy,
+    spec.networks,
+    spec.endpoint,
+    spec.forceUpdate,
+  ]);
 }
 
 function placementKey(spec: ServiceSpec__Output): string {

@@ -170,6 +170,17 @@ describe('leader loops: rolling updates', () => {
     expect(leader.service(id)!.updateStatus).toBeNull();
   });
 
+  it('redeploys every task when the force-update counter is raised', async () => {
+    const id = await service(2);
+    const before = live(leader.tasksOf(id)).map((t) => t.meta!.id);
+    await leader.updateService(id, (spec) => ({ ...spec, forceUpdate: spec.forceUpdate + 1 }));
+    await leader.converge();
+    const after = live(leader.tasksOf(id));
+    expect(after).toHaveLength(2);
+    expect(after.some((t) => before.includes(t.meta!.id))).toBe(false);
+    expect(leader.service(id)!.updateStatus!.state).toBe('UPDATE_STATE_COMPLETED');
+  });
+
   it('updates a global service node by node', async () => {
     const svc = await leader.createService({ name: 'agent', global: true });
     const id = svc.meta!.id;
