@@ -150,7 +150,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext = default
       action(async (refs: string[], _opts: unknown, cmd: Command) => {
         await withClient(ctx, cmd, (client) =>
           forEachArgument(ctx, refs, async (ref) => {
-            const before = await client.getNode(ref);
+            const before = await client.getNode(await resolveSelf(client, ref));
             if (before.spec?.desiredRole === 'NODE_ROLE_MANAGER')
               return ctx.out(`Node ${ref} is already a manager.\n`);
             await client.promoteNode(before.meta!.id);
@@ -168,7 +168,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext = default
       action(async (refs: string[], _opts: unknown, cmd: Command) => {
         await withClient(ctx, cmd, (client) =>
           forEachArgument(ctx, refs, async (ref) => {
-            const before = await client.getNode(ref);
+            const before = await client.getNode(await resolveSelf(client, ref));
             if (before.spec?.desiredRole === 'NODE_ROLE_WORKER' && before.role === 'NODE_ROLE_WORKER') {
               return ctx.out(`Node ${ref} is already a worker.\n`);
             }
@@ -189,7 +189,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext = default
       action(async (refs: string[], opts: { force?: boolean }, cmd: Command) => {
         await withClient(ctx, cmd, (client) =>
           forEachArgument(ctx, refs, async (ref) => {
-            await client.removeNode(ref, !!opts.force);
+            await client.removeNode(await resolveSelf(client, ref), !!opts.force);
             ctx.out(`${ref}\n`);
           }),
         );

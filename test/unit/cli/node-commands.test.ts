@@ -112,6 +112,9 @@ describe('orch node', () => {
     expect(stdout).toBe('gamma\n');
     expect(stderr).toBe("orch: node worker2dddd is not down and can't be removed; use --force\n");
     expect((await orch('node', 'rm', '--force', 'delta')).stdout).toBe('delta\n');
+    expect((await orch('node', 'rm', 'self')).stderr).toBe(
+      "orch: node manager1aaaa is a cluster manager and a member of the Raft cluster: demote it first ('orch node demote manager1aaaa') or use --force\n",
+    );
   });
 
   it('ps lists the tasks on a node', async () => {
