@@ -24,6 +24,7 @@ import {
   EntryType,
   type HardState,
   type Message,
+  MessageType,
   NONE,
   type NodeId,
   type Ready,
@@ -73,6 +74,14 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private appliedIndex: number;
   private snapshotIndex: number;
   private confState: ConfState;
+  /**
+   * Set while a Ready is being written and committed entries are applied meanwhile (see
+   * applyWhileWriting): `limit` is the last index that may be applied before the write completes;
+   * `rewritten` turns true once a received message may have replaced the core's entries up to it.
+   */
+  private writeGuard: { limit: number; rewritten: boolean } | undefined;
+  /** A hard state that changed only in its commit index, not written yet (see handleReady). */
+  private deferredHardState: HardState | undefined;
 
   private constructor(
     private readonly options: RaftNodeOptions,
@@ -333,8 +342,21 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.waiters.rejectAll(err);
     this.reads.rejectAll(err);
     await this.transport.close();
+    await this.writeDeferredHardState();
     await this.disk.close();
     this.logger.info('raft node stopped');
+  }
+
+  /** Writes the commit index handleReady deferred, so a restart replays everything applied here. */
+  private async writeDeferredHardState(): Promise<void> {
+    const hardState = this.deferredHardState;
+    if (hardState === undefined) return;
+    this.deferredHardState = undefined;
+    try {
+      await this.disk.save({ hardState, entries: [] }, { sync: true });
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'could not record the commit index on stop');
+    }
   }
 
   private async handOffLeadership(): Promise<void> {
@@ -422,15 +444,31 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     const applyNow = rd.committedEntries.slice(0, split);
     const applyAfterWrite = rd.committedEntries.slice(split);
 
-    if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
+    // A Ready whose only durable change is the commit index (the common case after every commit)
+    // is not written on its own: the commit index need not be durable (on restart it is only a
+    // lower bound of what to replay; the leader tells the rest), so it waits for the next write that
+    // happens anyway, or for stop(). This keeps a disk round trip out of the way of the next proposal.
+    const commitOnly =
+      rd.entries.length === 0 &&
+      rd.snapshot === undefined &&
+      rd.hardState !== undefined &&
+      !termOrVoteChanged;
+    if (commitOnly) {
+      this.deferredHardState = rd.hardState;
+      this.memory.setHardState(rd.hardState!);
+      this.persisted = rd.hardState!;
+    }
+    if (!commitOnly && (rd.hardState || rd.entries.length > 0 || rd.snapshot)) {
       let writeError: unknown;
+      const hardState = rd.hardState ?? this.deferredHardState;
+      this.deferredHardState = undefined;
       const writing = this.disk
-        .save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, { sync: rd.mustSync })
+        .save({ hardState, entries: rd.entries, snapshot: rd.snapshot }, { sync: rd.mustSync })
         .catch((err: unknown) => {
           writeError = err ?? new Error('raft storage write failed');
         });
       if (applyNow.length > 0) await this.applyEntries(applyNow);
-      if (!rd.snapshot) await this.applyWhileWriting(writing, durableIndex);
+      if (!rd.snapshot) await this.applyWhileWriting(writing, durableIndex, rd.entries, sendFirst);
       await writing;
       if (writeError !== undefined) throw writeError;
       if (rd.snapshot) this.memory.applySnapshot(rd.snapshot);
@@ -451,30 +489,64 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
 
   /**
    * While a Ready's write is in flight, acknowledgements keep arriving and the core's commit index
-   * moves on. Entries that become committed and were already durable here before this write began
-   * are applied right away, from the stable log, instead of after the write and the next Ready: a slow
-   * fsync then delays only the entries it carries. Stops at a conf change, which the core must see
-   * through a Ready. The next Ready hands these entries out again; applyEntries skips them.
+   * moves on. Entries that become committed meanwhile are applied right away instead of after the
+   * write and the next Ready, so a slow fsync here delays only what must wait for it:
+   *
+   * - entries already durable here before this write began, read from the stable log;
+   * - on a leader, also the entries this very write carries (`ownAppends`, sent to the followers
+   *   before the write): the core counts the leader's own copy only after advance(), so the commit
+   *   index covers them only once enough *followers* made them durable, a quorum without us. An
+   *   entry committed by a quorum is safe to apply and acknowledge whatever becomes of our own write
+   *   (if this member crashes before it completes, the entry survives on that quorum and comes back
+   *   to us from the next leader). This takes the leader's fsync off a proposal's critical path: the
+   *   commit waits for the fastest quorum of disks, not for the leader's disk in particular.
+   *
+   * The entries applied are the ones the core had when this write began: never stable entries this
+   * write replaces (a follower's conflicting tail), and a message that could replace any of them in
+   * the core's log (an append starting at or below the last of them, from a new leader; a snapshot)
+   * ends applying for this write: the next Ready hands out what the core then holds. Stops at a conf
+   * change, which the core must see through a Ready. The next Ready hands the applied entries out
+   * again; applyEntries skips them.
    */
-  private async applyWhileWriting(writing: Promise<void>, durableIndex: number): Promise<void> {
+  private async applyWhileWriting(
+    writing: Promise<void>,
+    durableIndex: number,
+    entries: readonly Entry[],
+    ownAppends: boolean,
+  ): Promise<void> {
     let written = false;
     void writing.then(() => {
       written = true;
       this.notify();
     });
-    while (!written && !this.stopping) {
-      await this.wakeup.wait();
-      if (written) break;
-      const upTo = Math.min(this.core.status().commit, durableIndex);
-      if (upTo <= this.appliedIndex) continue;
-      const ready: Entry[] = [];
-      for (const e of this.memory.entries(this.appliedIndex + 1, upTo + 1)) {
-        if (e.type !== EntryType.Normal) break;
-        ready.push(e);
+    const first = entries[0]?.index;
+    const stableLimit = first !== undefined && first <= durableIndex ? first - 1 : durableIndex;
+    const inFlight = ownAppends && first === durableIndex + 1 ? entries : [];
+    const limit = inFlight.length > 0 ? inFlight[inFlight.length - 1]!.index : stableLimit;
+    this.writeGuard = { limit, rewritten: false };
+    try {
+      while (!written && !this.stopping) {
+        await this.wakeup.wait();
+        if (written || this.writeGuard.rewritten) break;
+        const upTo = Math.min(this.core.status().commit, limit);
+        if (upTo <= this.appliedIndex) continue;
+        const ready: Entry[] = [];
+        const fromLog = Math.min(upTo, stableLimit);
+        if (this.appliedIndex < fromLog)
+          ready.push(...this.memory.entries(this.appliedIndex + 1, fromLog + 1));
+        for (let i = Math.max(this.appliedIndex + 1, durableIndex + 1); i <= upTo; i++) {
+          ready.push(inFlight[i - durableIndex - 1]!);
+        }
+        const normal = ready.findIndex((e) => e.type !== EntryType.Normal);
+        if (normal !== -1) ready.length = normal;
+        if (ready.length > 0) await this.applyEntries(ready);
       }
-      if (ready.length > 0) await this.applyEntries(ready);
+      // Wait for the write without applying any more; the ready loop re-checks every wake-up
+      // (hasReady), none is lost.
+      await writing;
+    } finally {
+      this.writeGuard = undefined;
     }
-    // Later wake-ups are re-checked by the ready loop (hasReady), none is lost.
     this.notify();
   }
 
@@ -573,6 +645,14 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
 
   private receive(m: Message): void {
     if (this.stopping) return;
+    const guard = this.writeGuard;
+    if (
+      guard !== undefined &&
+      (m.snapshot !== undefined ||
+        (m.type === MessageType.Append && m.entries.length > 0 && m.entries[0]!.index <= guard.limit))
+    ) {
+      guard.rewritten = true;
+    }
     try {
       this.core.step(m);
     } catch (err) {

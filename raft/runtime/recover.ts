@@ -31,7 +31,11 @@ export function memoryStorageFrom(state: PersistedState): MemoryStorage {
     }
     storage.append(entries);
   }
-  storage.setHardState(state.hardState);
+  // The commit index is recorded lazily (the runtime defers commit-only changes, and applies entries
+  // that commit while a write is in flight), so a snapshot of applied entries may be ahead of it.
+  // Everything a snapshot covers was committed: the commit index is at least the snapshot's.
+  const commit = Math.max(state.hardState.commit, snapshot?.meta.index ?? 0);
+  storage.setHardState({ ...state.hardState, commit });
   return storage;
 }
 

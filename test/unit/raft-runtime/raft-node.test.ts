@@ -5,7 +5,7 @@ import {
   RaftNode,
   RaftStoppedError,
 } from '../../../raft/runtime';
-import { StorageLockedError } from '../../../raft/storage';
+import { type LevelStorage, StorageLockedError } from '../../../raft/storage';
 import { waitUntil } from '../../integration/support/wait';
 import { TestCluster } from './helpers';
 
@@ -138,6 +138,60 @@ describe('RaftNode', () => {
     await waitUntil(() => joiner.machine.values.includes('after-removal'), {
       what: 'the joiner to apply new writes',
     });
+  });
+
+  it('acknowledges a proposal once both followers persisted it, while the leader is still writing it', async () => {
+    // A stalled leader sends no heartbeats either: a long election timeout keeps it leading meanwhile.
+    cluster = new TestCluster({ electionTicks: 100 });
+    await cluster.bootstrap(['a', 'b', 'c']);
+    const leader = await cluster.leader();
+    await leader.propose(text('before'));
+    // Hold every write of the leader that carries entries, as a disk stalled in fsync would.
+    const disk = (leader as unknown as { disk: LevelStorage }).disk;
+    const save = disk.save.bind(disk);
+    let release!: () => void;
+    const stalled = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let held = 0;
+    jest.spyOn(disk, 'save').mockImplementation(async (update, options) => {
+      if (update.entries.length > 0) {
+        held++;
+        await stalled;
+      }
+      return save(update, options);
+    });
+    try {
+      await leader.propose(text('during-stall'), { signal: AbortSignal.timeout(5000) });
+      expect(held).toBe(1);
+      expect(cluster.members.get(leader.id)!.machine.values).toEqual(['before', 'during-stall']);
+    } finally {
+      release();
+    }
+    await leader.propose(text('after-stall'));
+    await cluster.converged(3);
+    for (const m of cluster.members.values()) {
+      expect(m.machine.values).toEqual(['before', 'during-stall', 'after-stall']);
+    }
+  });
+
+  it('records the commit index on stop: a member restarted without a quorum replays all it applied', async () => {
+    cluster = new TestCluster();
+    await cluster.bootstrap(['a', 'b', 'c']);
+    const leader = await cluster.leader();
+    for (let i = 0; i < 10; i++) await leader.propose(text(`v${i}`));
+    await cluster.converged(10);
+    const before = cluster.members.get('a')!.machine.values.slice();
+    await Promise.all(['a', 'b', 'c'].map((id) => cluster.stop(id)));
+    cluster.members.get('a')!.machine.values = [];
+    await cluster.start('a');
+    // Alone, 'a' can neither elect a leader nor learn a commit index: it replays from its own disk.
+    await waitUntil(() => cluster.members.get('a')!.machine.values.length >= 10 || undefined, {
+      what: 'a replays its log',
+      timeoutMs: 5000,
+    });
+    expect(cluster.members.get('a')!.machine.values).toEqual(before);
+    expect(cluster.node('a').leaderInfo().id).toBe('');
   });
 
   it('hands leadership to another voter on a graceful stop of the leader', async () => {

@@ -161,4 +161,15 @@ describe('recovery into the in-memory log', () => {
     expect(storage.lastIndex()).toBe(55);
     expect(storage.term(50)).toBe(3);
   });
+
+  it('raises a recorded commit index that lags behind the snapshot to the snapshot index', () => {
+    // The runtime records the commit index lazily: a snapshot of applied entries may be ahead of it.
+    const storage = memoryStorageFrom({
+      hardState: { term: 3, vote: 'b', commit: 47 },
+      snapshot: { meta: { index: 50, term: 3, confState }, data: Buffer.from('s') },
+      compacted: { index: 50, term: 3 },
+      entries: entries(51, 55, 3),
+    });
+    expect(storage.initialState().hardState).toEqual({ term: 3, vote: 'b', commit: 50 });
+  });
 });
