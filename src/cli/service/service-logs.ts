@@ -7,9 +7,9 @@ import { parseCount } from '../../manager/spec';
 import { type ControlApiClient, ControlCallError } from '../control-client';
 import { UserError } from '../errors';
 import { action, type CliContext, withClient } from '../flags';
-import { names } from '../node';
 import { shortId } from '../output';
 import { parseSince } from './service-flag-parsers';
+import { taskTableNames } from './task-table';
 
 interface LogsOptions {
   follow?: boolean;
@@ -51,7 +51,7 @@ export function registerServiceLogsCommand(service: Command, ctx: CliContext): v
             sinceMs,
             timestamps: !!opts.timestamps,
           };
-          const { services, nodeNames } = await names(client);
+          const { services, nodeNames } = await taskTableNames(client);
           const prefix = (m: LogMessage__Output) => {
             const name = `${services.get(m.serviceId) ?? m.serviceId}.${m.slot > 0 ? m.slot : m.nodeId}`;
             const task = opts.taskIds ? `.${opts.trunc ? shortId(m.taskId) : m.taskId}` : '';

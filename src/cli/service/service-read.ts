@@ -17,9 +17,8 @@ import {
   parseLabels,
   withClient,
 } from '../flags';
-import { desiredStateFilter, names } from '../node';
 import { formatInspect, formatJsonLines, formatTable, shortId } from '../output';
-import { formatPorts, formatTaskTable } from './task-table';
+import { desiredStateFilter, formatPorts, formatTaskTable, taskTableNames } from './task-table';
 
 const SERVICE_LS_HEADERS = ['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE', 'PORTS'];
 const MODE_LABELS: Record<string, string> = {
@@ -103,7 +102,7 @@ export function registerServiceReadCommands(service: Command, ctx: CliContext): 
                 desiredStates: (filters.get('desired-state') ?? []).map(desiredStateFilter),
               },
             });
-            const { services, nodeNames } = await names(client);
+            const { services, nodeNames } = await taskTableNames(client);
             const wanted = filters.get('name');
             if (wanted) {
               tasks = tasks.filter((t) =>

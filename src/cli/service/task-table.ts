@@ -4,6 +4,8 @@
 import type { PortConfig__Output } from '../../api/gen/types/orch/objects/PortConfig';
 import type { Task__Output } from '../../api/gen/types/orch/objects/Task';
 import { formatTaskState, taskName } from '../../manager/orchestrator';
+import type { ControlApiClient } from '../control-client';
+import { parseChoice } from '../flags';
 import { ago, formatTable, shortId } from '../output';
 
 export const TASK_TABLE_HEADERS = [
@@ -94,4 +96,23 @@ export function formatPorts(ports: readonly PortConfig__Output[]): string {
 
 export function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** `-f desired-state=running|shutdown|accepted` as docker takes it. */
+export function desiredStateFilter(
+  value: string,
+): 'TASK_STATE_RUNNING' | 'TASK_STATE_SHUTDOWN' | 'TASK_STATE_ACCEPTED' {
+  const state = parseChoice(value, '--filter desired-state', ['running', 'shutdown', 'accepted'] as const);
+  return `TASK_STATE_${state.toUpperCase()}` as 'TASK_STATE_RUNNING';
+}
+
+/** Node hostnames and service names by ID, for task tables. */
+export async function taskTableNames(
+  client: ControlApiClient,
+): Promise<{ nodeNames: Map<string, string>; services: Map<string, string> }> {
+  const [nodes, { services }] = await Promise.all([client.listNodes(), client.listServices()]);
+  return {
+    nodeNames: new Map(nodes.map((n) => [n.meta?.id ?? '', n.description?.hostname || (n.meta?.id ?? '')])),
+    services: new Map(services.map((s) => [s.meta?.id ?? '', s.spec?.name ?? ''])),
+  };
 }

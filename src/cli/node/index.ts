@@ -2,10 +2,10 @@
 // nodes, shaped like `docker node …` (same columns, messages and flags). Every command talks to the
 // local node's Control API; node references accept an ID, a unique ID prefix, a hostname or `self`.
 import type { Command } from 'commander';
-import type { Node__Output } from '../api/gen/types/orch/objects/Node';
-import type { NodeAvailability__Output } from '../api/gen/types/orch/objects/NodeAvailability';
-import { formatMemoryBytes, formatNanoCpus, SpecError } from '../manager/spec';
-import type { ControlApiClient } from './control-client';
+import type { Node__Output } from '../../api/gen/types/orch/objects/Node';
+import type { NodeAvailability__Output } from '../../api/gen/types/orch/objects/NodeAvailability';
+import { SpecError } from '../../manager/spec';
+import type { ControlApiClient } from '../control-client';
 import {
   action,
   addDataDirOption,
@@ -17,9 +17,10 @@ import {
   parseFilters,
   parseLabels,
   withClient,
-} from './flags';
-import { formatInspect, formatJsonLines, formatTable } from './output';
-import { capitalize, formatTaskTable } from './service/task-table';
+} from '../flags';
+import { formatInspect, formatJsonLines, formatTable } from '../output';
+import { desiredStateFilter, formatTaskTable, taskTableNames } from '../service/task-table';
+import { formatNodePretty, managerStatus, nodeAvailability, nodeState } from './node-format';
 
 const NODE_LS_HEADERS = ['ID', 'HOSTNAME', 'STATUS', 'AVAILABILITY', 'MANAGER STATUS', 'ENGINE VERSION'];
 const AVAILABILITIES = ['active', 'pause', 'drain'] as const;
@@ -65,7 +66,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext = default
                   ID: n.meta?.id,
                   Hostname: n.description?.hostname ?? '',
                   Status: nodeState(n),
-                  Availability: availability(n.spec?.availability),
+                  Availability: nodeAvailability(n.spec?.availability),
                   ManagerStatus: managerStatus(n),
                   EngineVersion: n.description?.engineVersion ?? '',
                   Self: n.meta?.id === self,
@@ -77,7 +78,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext = default
             n.meta?.id === self ? `${n.meta?.id} *` : (n.meta?.id ?? ''),
             n.description?.hostname ?? '',
             nodeState(n),
-            availability(n.spec?.availability),
+            nodeAvailability(n.spec?.availability),
             managerStatus(n),
             n.description?.engineVersion ?? '',
           ]);
@@ -96,7 +97,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext = default
         await withClient(ctx, cmd, async (client) => {
           const nodes: Node__Output[] = [];
           for (const ref of refs) nodes.push(await client.getNode(await resolveSelf(client, ref)));
-          ctx.out(opts.pretty ? nodes.map((n) => prettyNode(n)).join('\n') : formatInspect(nodes));
+          ctx.out(opts.pretty ? nodes.map((n) => formatNodePretty(n)).join('\n') : formatInspect(nodes));
         });
       }),
     );
@@ -223,7 +224,7 @@ export function registerNodeCommands(program: Command, ctx: CliContext = default
                 desiredStates: (filters.get('desired-state') ?? []).map(desiredStateFilter),
               },
             });
-            const { services, nodeNames } = await names(client);
+            const { services, nodeNames } = await taskTableNames(client);
             const wantedNames = filters.get('name');
             if (wantedNames)
               tasks = tasks.filter((t) =>
@@ -247,25 +248,6 @@ export function registerNodeCommands(program: Command, ctx: CliContext = default
   return node;
 }
 
-/** `-f desired-state=running|shutdown|accepted` as docker takes it. */
-export function desiredStateFilter(
-  value: string,
-): 'TASK_STATE_RUNNING' | 'TASK_STATE_SHUTDOWN' | 'TASK_STATE_ACCEPTED' {
-  const state = parseChoice(value, '--filter desired-state', ['running', 'shutdown', 'accepted'] as const);
-  return `TASK_STATE_${state.toUpperCase()}` as 'TASK_STATE_RUNNING';
-}
-
-/** Node hostnames and service names by ID, for task tables. */
-export async function names(
-  client: ControlApiClient,
-): Promise<{ nodeNames: Map<string, string>; services: Map<string, string> }> {
-  const [nodes, { services }] = await Promise.all([client.listNodes(), client.listServices()]);
-  return {
-    nodeNames: new Map(nodes.map((n) => [n.meta?.id ?? '', n.description?.hostname || (n.meta?.id ?? '')])),
-    services: new Map(services.map((s) => [s.meta?.id ?? '', s.spec?.name ?? ''])),
-  };
-}
-
 async function localNodeId(client: ControlApiClient): Promise<string> {
   try {
     return (await client.getInfo()).nodeId;
@@ -276,60 +258,4 @@ async function localNodeId(client: ControlApiClient): Promise<string> {
 
 async function resolveSelf(client: ControlApiClient, ref: string): Promise<string> {
   return ref === 'self' ? (await client.getInfo()).nodeId : ref;
-}
-
-export function nodeState(node: Node__Output): string {
-  return capitalize((node.status?.state ?? 'NODE_STATE_UNKNOWN').replace(/^NODE_STATE_/, '').toLowerCase());
-}
-
-function availability(value: NodeAvailability__Output | undefined): string {
-  return capitalize((value ?? 'NODE_AVAILABILITY_ACTIVE').replace(/^NODE_AVAILABILITY_/, '').toLowerCase());
-}
-
-/** Leader, Reachable or Unreachable for managers; empty for workers. */
-export function managerStatus(node: Node__Output): string {
-  if (node.role !== 'NODE_ROLE_MANAGER' || !node.managerStatus) return '';
-  if (node.managerStatus.leader) return 'Leader';
-  return node.managerStatus.reachable ? 'Reachable' : 'Unreachable';
-}
-
-function prettyNode(n: Node__Output): string {
-  const lines = [
-    `ID:\t\t\t${n.meta?.id ?? ''}`,
-    ...(Object.keys(n.spec?.labels ?? {}).length > 0
-      ? ['Labels:', ...Object.entries(n.spec!.labels).map(([k, v]) => ` - ${k}=${v}`)]
-      : []),
-    `Hostname:\t\t${n.description?.hostname ?? ''}`,
-    `Joined at:\t\t${new Date(n.meta?.createdAtMs ?? 0).toISOString()}`,
-    'Status:',
-    ` State:\t\t\t${nodeState(n)}`,
-    ` Availability:\t\t${availability(n.spec?.availability)}`,
-    ` Address:\t\t${n.status?.addr ?? ''}`,
-  ];
-  if (n.role === 'NODE_ROLE_MANAGER' && n.managerStatus) {
-    lines.push(
-      'Manager Status:',
-      ` Address:\t\t${n.managerStatus.addr}`,
-      ` Raft Status:\t\t${n.managerStatus.reachable ? 'Reachable' : 'Unreachable'}`,
-      ` Leader:\t\t${n.managerStatus.leader ? 'Yes' : 'No'}`,
-    );
-  }
-  const d = n.description;
-  lines.push(
-    'Platform:',
-    ` Operating System:\t${d?.os ?? ''}`,
-    ` Architecture:\t\t${d?.architecture ?? ''}`,
-    'Resources:',
-    ` CPUs:\t\t\t${formatNanoCpus(d?.nanoCpus ?? 0)}`,
-    ` Memory:\t\t${formatMemoryBytes(d?.memoryBytes ?? 0)}`,
-    `Engine Version:\t\t${d?.engineVersion ?? ''}`,
-  );
-  if (n.certificate) {
-    lines.push(
-      'TLS Info:',
-      ` Certificate serial:\t${n.certificate.serialNumber}`,
-      ` Expires at:\t\t${new Date(n.certificate.notAfterMs).toISOString()}`,
-    );
-  }
-  return `${lines.join('\n')}\n`;
 }
