@@ -16,8 +16,16 @@ export interface MembershipLoopOptions {
   store: MemoryStore;
   raft: RaftNode;
   logger: Logger;
+  /**
+   * Tells a node whose certificate role differs from its desired role to renew now (promotion or
+   * demotion). Best effort: the node also learns it at its next renewal.
+   */
+  notifyRole?: (nodeAddr: string, role: 'manager' | 'worker', signal: AbortSignal) => Promise<void>;
   intervalMs?: number;
 }
+
+/** How often a node whose role changed is reminded until its certificate carries the new role. */
+const NOTIFY_EVERY_MS = 2000;
 
 const DEFAULT_INTERVAL_MS = 250;
 
@@ -34,14 +42,41 @@ export function raftAddressOf(node: Node): string | undefined {
 export function membershipLoop(options: MembershipLoopOptions): LeaderLoop {
   const { store, raft, logger } = options;
   const intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS;
+  const notifiedAt = new Map<string, number>();
   return {
     async run(signal) {
       while (!signal.aborted) {
         await reconcileMembership(store, raft, logger, signal);
+        if (options.notifyRole) notifyRoleChanges(store, options.notifyRole, notifiedAt, logger, signal);
         await sleep(intervalMs, signal);
       }
     },
   };
+}
+
+/** Reminds every node whose certificate role is not its desired role (at most every NOTIFY_EVERY_MS). */
+function notifyRoleChanges(
+  store: MemoryStore,
+  notify: NonNullable<MembershipLoopOptions['notifyRole']>,
+  notifiedAt: Map<string, number>,
+  logger: Logger,
+  signal: AbortSignal,
+): void {
+  const now = Date.now();
+  const pending = store.view((tx) =>
+    tx.nodes.filter((n) => n.spec?.desiredRole !== n.role && (n.status?.addr ?? '') !== ''),
+  );
+  const pendingIds = new Set(pending.map((n) => n.meta!.id));
+  for (const id of notifiedAt.keys()) if (!pendingIds.has(id)) notifiedAt.delete(id);
+  for (const node of pending) {
+    const id = node.meta!.id;
+    if (now - (notifiedAt.get(id) ?? 0) < NOTIFY_EVERY_MS) continue;
+    notifiedAt.set(id, now);
+    const role = node.spec?.desiredRole === 'NODE_ROLE_MANAGER' ? 'manager' : 'worker';
+    notify(node.status!.addr, role, signal).catch((err: unknown) =>
+      logger.debug({ nodeId: id, err: (err as Error).message }, 'could not tell the node its new role'),
+    );
+  }
 }
 
 /** One pass: at most one conf change per node, one node at a time (Raft changes one member at a time). */

@@ -61,6 +61,8 @@ export interface ManagerOptions {
   tickMs?: number;
   electionTicks?: number;
   heartbeatTicks?: number;
+  /** Tells a node (through a client to its server) that its desired role changed. */
+  notifyRole?: (client: grpc.Client, role: 'manager' | 'worker', signal: AbortSignal) => Promise<void>;
   /** Mark node Ready/Down from a connection probe (until the dispatcher's heartbeats do). Default true. */
   probeNodeLiveness?: boolean;
   logger: Logger;
@@ -185,7 +187,14 @@ export class Manager extends EventEmitter<ManagerEvents> {
   private registerBuiltInLoops(raft: RaftNode): void {
     this.loops.register('bootstrap', () => ({ run: (signal) => this.bootstrapIfNeeded(signal) }));
     this.loops.register('membership', (ctx) =>
-      membershipLoop({ store: ctx.store, raft, logger: ctx.logger }),
+      membershipLoop({
+        store: ctx.store,
+        raft,
+        logger: ctx.logger,
+        notifyRole: this.options.notifyRole
+          ? (addr, role, signal) => this.options.notifyRole!(this.peers.client(addr), role, signal)
+          : undefined,
+      }),
     );
     this.loops.register('status', (ctx) =>
       statusLoop({

@@ -45,6 +45,12 @@ import {
 } from './node-admin';
 import { readBootstrap, removeBootstrap } from './node-bootstrap';
 import { acquirePidFile, releasePidFile } from './node-pid-file';
+import {
+  createNodeRoleImplementation,
+  NODE_ROLE_SERVICE,
+  NODE_ROLE_SERVICE_NAME,
+  notifyRoleChanged,
+} from './node-role-service';
 import { NodeServer } from './node-server';
 import { type NodeState, NodeStateError, readNodeState, writeNodeState } from './node-state';
 
@@ -142,6 +148,15 @@ export class NodeDaemon {
     this.server.declare(CA_SERVICE_NAME, caProtos().CA.service, NOT_A_MANAGER);
     this.server.declare(FORWARDING_SERVICE_NAME, FORWARDING_SERVICE, NOT_A_MANAGER);
     this.server.declare(CONTROL_SERVICE_NAME, controlServiceDefinition(), NOT_A_MANAGER);
+    this.server.declare(NODE_ROLE_SERVICE_NAME, NODE_ROLE_SERVICE, 'the node is starting');
+    this.server.implement(
+      NODE_ROLE_SERVICE_NAME,
+      createNodeRoleImplementation(async (role) => {
+        if (this.closing || role === this.certificates.current.role) return;
+        this.logger.info({ role }, 'the cluster changed this node role: renewing the certificate');
+        await this.renewer?.desiredRoleChanged(role);
+      }),
+    );
     for (const service of this.services) this.server.declare(service.name, service.definition, NOT_A_MANAGER);
     await this.server.listen(
       this.state.listenAddr,
@@ -197,6 +212,7 @@ export class NodeDaemon {
         onWritten: () => removeBootstrap(layout.bootstrapFile),
       },
       join: !state.initializedCluster,
+      notifyRole: (client, role, signal) => notifyRoleChanged(client, role, { signal }),
       tickMs: state.raft.tickMs,
       electionTicks: state.raft.electionTicks,
       heartbeatTicks: state.raft.heartbeatTicks,

@@ -144,8 +144,40 @@ describe('cluster formation', () => {
     expect(raftError.details).toBe('this certificate (worker) may not call orch.raft.Raft');
   });
 
+  it('demote turns a manager into a worker; promote makes a worker a Raft voter', async () => {
+    const demoted = await cluster.info(3);
+    const promoted = await cluster.info(4);
+    const client = cluster.control(1);
+    try {
+      await client.demoteNode(demoted.nodeId);
+      await waitUntil(async () => (await cluster.info(3)).role === 'worker', {
+        what: 'the demoted manager to run as a worker',
+        timeoutMs: 20_000,
+      });
+      await waitUntil(async () => (await cluster.info(1)).cluster?.managers === 2, {
+        what: 'two managers left',
+      });
+
+      await client.promoteNode(promoted.nodeId);
+      const info = await waitUntil(
+        async () => {
+          const i = await cluster.info(4);
+          return i.role === 'manager' && i.raftMembership === 'voter' && i.state === 'ready' ? i : undefined;
+        },
+        { what: 'the promoted worker to become a voter', timeoutMs: 20_000 },
+      );
+      expect(info.isLeader).toBe(false);
+      const nodes = await client.listNodes();
+      const roles = Object.fromEntries(nodes.map((n) => [n.meta!.id, n.role]));
+      expect(roles[demoted.nodeId]).toBe('NODE_ROLE_WORKER');
+      expect(roles[promoted.nodeId]).toBe('NODE_ROLE_MANAGER');
+    } finally {
+      client.close();
+    }
+  });
+
   it('a manager cannot leave without being demoted first, and the message says why', async () => {
-    const result = await cluster.orch(3, 'leave');
+    const result = await cluster.orch(4, 'leave');
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
       /^orch: this node is a manager: demote it first \(orch node demote \w+\) or use --force; /,
