@@ -47,6 +47,16 @@ export class AllocatorLoop extends StoreLoop<Tables> {
     this.ports = this.newPortAllocator();
   }
 
+  /** Tasks waiting for their service's resources (new, desired running). */
+  get awaitingAllocation(): number {
+    return this.newTasks.size;
+  }
+
+  /** Services that cannot be allocated (a published port another service holds). */
+  get blockedServices(): number {
+    return this.blocked.size;
+  }
+
   /** The ingress ports each service holds, as `8080/tcp` (for status and tests). */
   portsOf(serviceId: string): string[] {
     return [...this.ports.portsOf(serviceId)].sort();

@@ -9,6 +9,7 @@ export {
 } from './leader-loops';
 export { type LoopClock, type LoopTimer, systemLoopClock } from './loop-clock';
 export { DEFAULT_CLUSTER_NAME, historyRetentionOf, nodeChangeMatters } from './loop-events';
+export { registerLeaderLoopMetrics } from './loop-metrics';
 export { NodeFailureLoop, type NodeFailureLoopOptions } from './node-failure-loop';
 export { OrchestratorLoop, type OrchestratorLoopOptions } from './orchestrator-loop';
 export { SchedulerLoop, type SchedulerLoopOptions } from './scheduler-loop';
@@ -16,6 +17,7 @@ export {
   DEFAULT_DEBOUNCE_MS,
   DEFAULT_RETRY_DELAY_MS,
   type LoopOptions,
+  type LoopStats,
   LoopStoppedError,
   StoreLoop,
 } from './store-loop';

@@ -33,6 +33,20 @@ export class LoopStoppedError extends Error {
   }
 }
 
+/** Counters of one loop, for metrics and status. */
+export interface LoopStats {
+  /** Passes run to the end. */
+  passes: number;
+  /** Passes that failed and were retried after the back-off. */
+  passesFailed: number;
+  /** Passes whose write lost a race with another writer and were redone at once. */
+  racesLost: number;
+  /** Times the loop started again from a fresh view (watcher overflow, snapshot restore). */
+  resyncs: number;
+  /** Wall time of the last pass, in ms (for metrics only; decisions never read it). */
+  lastPassDurationMs: number;
+}
+
 export abstract class StoreLoop<K extends TableName> {
   protected readonly store: MemoryStore;
   protected readonly logger: Logger;
@@ -47,6 +61,13 @@ export abstract class StoreLoop<K extends TableName> {
   private passAgain = false;
   private dirty = false;
   private started = false;
+  private readonly counters: LoopStats = {
+    passes: 0,
+    passesFailed: 0,
+    racesLost: 0,
+    resyncs: 0,
+    lastPassDurationMs: 0,
+  };
 
   /** For logs: `allocator`, `scheduler`, ... */
   abstract readonly name: string;
@@ -80,6 +101,10 @@ export abstract class StoreLoop<K extends TableName> {
   /** Whether a pass is running or waiting for its timer: for tests and status. */
   get isBusy(): boolean {
     return this.passing !== undefined || this.passTimer !== undefined;
+  }
+
+  stats(): LoopStats {
+    return { ...this.counters };
   }
 
   /** Starts watching from a snapshot and runs a first pass. Synchronous: the view is taken now. */
@@ -156,6 +181,7 @@ export abstract class StoreLoop<K extends TableName> {
     try {
       for await (const event of watcher as AsyncIterable<StoreEventOf<K>>) {
         if (event.type === 'restored') {
+          this.counters.resyncs++;
           this.logger.info({ index: event.index }, 'store restored from a snapshot: resyncing');
           watcher.close();
           if (!this.isStopped) this.watch();
@@ -172,6 +198,7 @@ export abstract class StoreLoop<K extends TableName> {
       }
     } catch (err) {
       if (this.isStopped) return;
+      this.counters.resyncs++;
       this.logger.warn({ err }, 'watch ended: resyncing from a fresh view');
       this.watch();
     }
@@ -180,21 +207,27 @@ export abstract class StoreLoop<K extends TableName> {
   private startPass(): void {
     if (this.isStopped) return;
     this.passAgain = false;
+    const startedAt = performance.now();
     this.passing = this.pass()
       .then(
-        () => undefined,
+        () => {
+          this.counters.passes++;
+        },
         (err: unknown) => {
           if (this.isStopped || err instanceof LoopStoppedError) return;
           if (isRaceLost(err)) {
+            this.counters.racesLost++;
             // Someone wrote first (another loop, an agent, an operator): reconcile again from fresh state.
             this.logger.debug({ err: (err as Error).message }, 'write raced with another change: again');
             return 'again' as const;
           }
+          this.counters.passesFailed++;
           this.logger.warn({ err }, 'pass failed: retrying');
           return 'retry' as const;
         },
       )
       .then((outcome) => {
+        this.counters.lastPassDurationMs = performance.now() - startedAt;
         this.passing = undefined;
         if (outcome === 'retry') this.requestPass(this.retryDelayMs);
         else if (outcome === 'again' || this.passAgain) this.requestPass();
