@@ -35,6 +35,7 @@ export {
   ERROR_NAME_METADATA_KEY,
   LEADER_METADATA_KEY,
 } from './control-status';
+export { dispatcherLogSource } from './dispatcher-log-source';
 export { resolveNode, resolveService, resolveTask } from './resolve-reference';
 export { DEFAULT_STOP_GRACE_PERIOD_MS, defaultUpdateConfig, withServiceDefaults } from './service-defaults';
 export { serviceStatus } from './service-operations';

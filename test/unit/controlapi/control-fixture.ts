@@ -85,7 +85,7 @@ export interface ControlFixture {
 
 export async function startControl(
   extra: Partial<ControlServiceOptions> = {},
-  options: { clock?: () => number } = {},
+  options: { clock?: () => number; logSource?: (store: MemoryStore) => LogSource } = {},
 ): Promise<ControlFixture> {
   const clock = options.clock ?? (() => NOW_MS);
   const dir = mkdtempSync(join(tmpdir(), 'orch-control-'));
@@ -96,7 +96,13 @@ export async function startControl(
   const logs = new FakeLogSource();
   let server: ControlSocketServer | undefined;
   try {
-    const handlers = createControlHandlers({ store, ops, logSource: logs, clock, ...extra });
+    const handlers = createControlHandlers({
+      store,
+      ops,
+      logSource: options.logSource?.(store) ?? logs,
+      clock,
+      ...extra,
+    });
     server = await serveControlSocket(join(dir, 'orch.sock'), handlers);
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
