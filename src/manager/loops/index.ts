@@ -19,6 +19,7 @@ export {
   type LoopOptions,
   type LoopStats,
   LoopStoppedError,
+  type ManagedLoop,
   StoreLoop,
 } from './store-loop';
 export { TaskReaper } from './task-reaper';

@@ -16,7 +16,7 @@ import { type LoopClock, systemLoopClock } from './loop-clock';
 import { NodeFailureLoop } from './node-failure-loop';
 import { OrchestratorLoop } from './orchestrator-loop';
 import { SchedulerLoop } from './scheduler-loop';
-import type { StoreLoop } from './store-loop';
+import type { ManagedLoop } from './store-loop';
 import { TaskReaper } from './task-reaper';
 
 export interface LeaderLoopsOptions {
@@ -72,8 +72,8 @@ export function startLeaderLoops(params: StartLeaderLoopsParams): LeaderLoops {
   const nodeFailures = new NodeFailureLoop({ ...common, orphanAfterMs: options.orphanAfterMs });
   const orchestrator = new OrchestratorLoop({ ...common, newTaskId: options.newTaskId });
   const taskReaper = new TaskReaper(common);
-  const ordered: StoreLoop<never>[] = [allocator, scheduler, nodeFailures, orchestrator, taskReaper] as never;
-  const started: StoreLoop<never>[] = [];
+  const ordered: ManagedLoop[] = [allocator, scheduler, nodeFailures, orchestrator, taskReaper];
+  const started: ManagedLoop[] = [];
   try {
     for (const loop of ordered) {
       loop.start();

@@ -4,15 +4,20 @@
 // task gauges read 0.
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { LeaderLoops } from './leader-loops';
-import type { LoopStats, StoreLoop } from './store-loop';
+import type { LoopStats, ManagedLoop } from './store-loop';
 
 export function registerLeaderLoopMetrics(
   registry: Registry,
   current: () => LeaderLoops | undefined,
   prefix = 'orch_leader_loop_',
 ): void {
-  const loopsOf = (loops: LeaderLoops): StoreLoop<never>[] =>
-    [loops.allocator, loops.scheduler, loops.nodeFailures, loops.orchestrator, loops.taskReaper] as never;
+  const loopsOf = (loops: LeaderLoops): ManagedLoop[] => [
+    loops.allocator,
+    loops.scheduler,
+    loops.nodeFailures,
+    loops.orchestrator,
+    loops.taskReaper,
+  ];
   const perLoop = (
     name: string,
     help: string,

@@ -47,7 +47,18 @@ export interface LoopStats {
   lastPassDurationMs: number;
 }
 
-export abstract class StoreLoop<K extends TableName> {
+/** What the caller of any loop sees, whatever tables it follows. */
+export interface ManagedLoop {
+  readonly name: string;
+  readonly isBusy: boolean;
+  readonly isStopped: boolean;
+  start(): void;
+  run(signal?: AbortSignal): Promise<void>;
+  stop(): Promise<void>;
+  stats(): LoopStats;
+}
+
+export abstract class StoreLoop<K extends TableName> implements ManagedLoop {
   protected readonly store: MemoryStore;
   protected readonly logger: Logger;
   protected readonly clock: LoopClock;
