@@ -34,14 +34,20 @@ interface Assessment {
   failure?: string;
 }
 
-/** Waits for `serviceId` to converge, showing progress; throws a UserError when it can't. */
+/**
+ * Waits for `serviceId` to converge, showing progress; throws a UserError when it can't. `before` is
+ * the service as read before the change that is being waited for: a rolling update that pauses or
+ * rolls back after it counts as a failure (none, for a new service).
+ */
 export async function showConvergence(
   ctx: CliContext,
   client: ControlApiClient,
   serviceId: string,
+  before?: Service__Output,
 ): Promise<void> {
   const display = new ProgressDisplay(ctx);
   const initialTaskIds = new Set((await client.listTasks({ serviceId })).map((t) => t.meta?.id ?? ''));
+  const initialUpdate = before ? updateKey(before) : '';
   const pendingSince = new Map<string, number>();
   let convergedSince: number | undefined;
   const signal = ctx.signal;
@@ -53,9 +59,10 @@ export async function showConvergence(
     const now = ctx.now();
     const a = assess(service, tasks, nodes, initialTaskIds, pendingSince, now, ctx.progressPendingLimitMs);
     display.show([`overall progress: ${a.done} out of ${a.total} tasks`, ...slotLines(a.slots)]);
-    if (a.failure) {
+    const failure = a.failure ?? updateFailure(service, initialUpdate);
+    if (failure) {
       display.finish();
-      throw new UserError(`service ${service.spec?.name} can't converge: ${a.failure}`);
+      throw new UserError(`service ${service.spec?.name} can't converge: ${failure}`);
     }
     if (
       a.done === a.total &&
@@ -84,6 +91,21 @@ export async function showConvergence(
   }
   display.finish();
   ctx.out(`Operation continuing in background.\nUse \`orch service ps ${serviceId}\` to check progress.\n`);
+}
+
+function updateKey(service: Service__Output): string {
+  return service.updateStatus ? `${service.updateStatus.state}@${service.updateStatus.startedAtMs}` : '';
+}
+
+/** A rolling update that paused or rolled back since the command started (docker stops waiting too). */
+function updateFailure(service: Service__Output, initialKey: string): string | undefined {
+  const status = service.updateStatus;
+  if (!status || updateKey(service) === initialKey) return undefined;
+  const why = status.message ? `: ${status.message}` : '';
+  if (status.state === 'UPDATE_STATE_PAUSED') return `the update was paused${why}`;
+  if (status.state === 'UPDATE_STATE_ROLLBACK_PAUSED') return `the rollback was paused${why}`;
+  if (status.state === 'UPDATE_STATE_ROLLBACK_COMPLETED') return `the update was rolled back${why}`;
+  return undefined;
 }
 
 /** Where the service stands: tasks done out of wanted, a line per slot, and why it can't converge. */
@@ -188,11 +210,21 @@ function isDone(task: Task__Output): boolean {
   return taskStateRank(task.status?.state ?? 'TASK_STATE_NEW') >= taskStateRank('TASK_STATE_COMPLETE');
 }
 
-/** The parts of a spec a task runs with (scaling alone does not make a task outdated). */
+/**
+ * The parts of a spec a task runs with, as the rolling update compares them: scaling, labels,
+ * placement (a task may stay where the new constraints still hold) or update settings alone do not
+ * make a task outdated.
+ */
 function specForComparison(spec: ServiceSpec__Output | null | undefined): string {
   if (!spec) return '';
-  const { replicated, global, replicatedJob, globalJob, mode, updateConfig, rollbackConfig, ...rest } = spec;
-  return JSON.stringify(rest);
+  return JSON.stringify([
+    spec.container,
+    spec.resources,
+    spec.restartPolicy,
+    spec.networks,
+    spec.endpoint,
+    spec.forceUpdate,
+  ]);
 }
 
 function bar(state: Task__Output['desiredState']): string {

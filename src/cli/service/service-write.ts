@@ -96,7 +96,7 @@ export function registerServiceWriteCommands(service: Command, ctx: CliContext):
         applyUpdateOptions(spec, opts);
         const updated = await client.updateService(current.meta!.id, current.meta!.version, spec);
         ctx.out(`${ref}\n`);
-        await converge(ctx, client, updated, opts);
+        await converge(ctx, client, updated, opts, current);
       });
     }),
   );
@@ -121,7 +121,7 @@ export function registerServiceWriteCommands(service: Command, ctx: CliContext):
           } catch (err) {
             failure = err;
           }
-          for (const s of scaled) await converge(ctx, client, s, opts);
+          for (const s of scaled) await converge(ctx, client, s, opts, s);
           if (failure) throw failure;
         });
       }),
@@ -144,18 +144,17 @@ export function registerServiceWriteCommands(service: Command, ctx: CliContext):
     );
 }
 
+/** Waits for `service` to converge unless detached; `before`: the service as read before the change. */
 async function converge(
   ctx: CliContext,
   client: ControlApiClient,
   service: Service__Output,
   opts: DetachOptions,
+  before?: Service__Output,
 ) {
   if (opts.detach) return;
-  if (opts.quiet) {
-    await showConvergence({ ...ctx, out: () => {}, isTTY: false }, client, service.meta!.id);
-    return;
-  }
-  await showConvergence(ctx, client, service.meta!.id);
+  const quiet: CliContext = { ...ctx, out: () => {}, isTTY: false };
+  await showConvergence(opts.quiet ? quiet : ctx, client, service.meta!.id, before);
 }
 
 /** Applies `service update` flags to a copy of the current spec. */

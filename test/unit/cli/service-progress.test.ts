@@ -9,7 +9,7 @@ import {
 } from '../controlapi/control-fixture';
 import { cliRunner, type RunCli } from './cli-harness';
 
-type Behaviour = 'run' | 'pending' | 'crash';
+type Behaviour = 'run' | 'pending' | 'crash' | 'pause-updates';
 
 /**
  * A stand-in for the leader's orchestrator, scheduler and agents: every few milliseconds it gives
@@ -26,9 +26,30 @@ function simulateCluster(f: ControlFixture, behaviour: Behaviour): { stop(): voi
         for (const service of tx.services.list() as Service[]) {
           const id = service.meta!.id;
           const replicas = service.spec?.replicated?.replicas ?? 0;
+          let paused = service.updateStatus?.state === 'UPDATE_STATE_PAUSED';
           for (const task of tx.tasks.findByService(id)) {
-            const outdated = JSON.stringify(task.spec) !== JSON.stringify(service.spec);
+            const runsWith = (spec: typeof task.spec) => JSON.stringify([spec?.container, spec?.forceUpdate]);
+            const outdated = runsWith(task.spec) !== runsWith(service.spec);
             const removedSlot = service.spec?.mode === 'replicated' && task.slot > replicas;
+            if (
+              behaviour === 'pause-updates' &&
+              outdated &&
+              !removedSlot &&
+              task.desiredState === 'TASK_STATE_RUNNING'
+            ) {
+              if (!paused) {
+                tx.services.update({
+                  ...service,
+                  updateStatus: {
+                    state: 'UPDATE_STATE_PAUSED',
+                    startedAtMs: Date.now(),
+                    message: `update paused due to failure or early termination of task ${task.meta!.id}`,
+                  },
+                });
+                paused = true;
+              }
+              continue;
+            }
             if (task.desiredState === 'TASK_STATE_RUNNING' && (removedSlot || outdated)) {
               tx.tasks.update({
                 ...task,
@@ -55,7 +76,7 @@ function simulateCluster(f: ControlFixture, behaviour: Behaviour): { stop(): voi
             }
             if (live) continue;
             const base = taskInput(`task-${++counter}`, id, slot, { nodeId, spec: service.spec });
-            if (behaviour === 'run') {
+            if (behaviour === 'run' || behaviour === 'pause-updates') {
               tx.tasks.create({
                 ...base,
                 status: { ...base.status, state: 'TASK_STATE_STARTING', timestampMs: Date.now() },
@@ -171,6 +192,18 @@ describe('service convergence progress', () => {
       'orch/busybox:2',
       'orch/busybox:2',
     ]);
+  });
+
+  it('stops with the reason when the rolling update pauses', async () => {
+    await f.client.createService(webSpec({ replicated: { replicas: 1 } }));
+    cluster = simulateCluster(f, 'pause-updates');
+    const created = await orch('service', 'update', '--label-add', 'only=labels', 'web');
+    expect(created.code).toBe(0);
+    const { code, stderr } = await orch('service', 'update', '--image', 'orch/busybox:broken', 'web');
+    expect(code).toBe(1);
+    expect(stderr).toMatch(
+      /^orch: service web can't converge: the update was paused: update paused due to failure or early termination of task task-\d+\n$/,
+    );
   });
 
   it("fails with the scheduler's reason when a task stays pending", async () => {
