@@ -8,6 +8,8 @@ import { registerInitCommand } from './init';
 import { registerJoinCommand } from './join';
 import { registerJoinTokenCommand } from './join-token';
 import { registerLeaveCommand } from './leave';
+import { registerNodeCommands } from './node';
+import { registerServiceCommands } from './service';
 
 /** Cluster membership commands, in the order `orch --help` lists them. */
 const CLUSTER_COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -21,8 +23,6 @@ const CLUSTER_COMMANDS: ReadonlyArray<(program: Command) => void> = [
 
 /** Command groups not built yet, with the line `orch --help` shows for each. */
 const GROUPS: ReadonlyArray<readonly [name: string, summary: string]> = [
-  ['node', 'Manage the nodes of the cluster'],
-  ['service', 'Manage services'],
   ['stack', 'Deploy and manage stacks from compose files'],
   ['secret', 'Manage secrets'],
   ['config', 'Manage configs'],
@@ -35,6 +35,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
 
   for (const register of CLUSTER_COMMANDS) register(program);
+  registerNodeCommands(program);
+  registerServiceCommands(program);
   for (const [name, summary] of GROUPS) {
     program
       .command(name)

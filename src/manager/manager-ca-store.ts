@@ -7,7 +7,6 @@ import { createHash, X509Certificate } from 'node:crypto';
 import type { Cluster, ClusterInput, MemoryStore, Node, NodeInput, ReadTx } from '../store';
 import type { CANodeRecord, CAStore, ClusterCAState, IssuedCertificateRecord, RevocationList } from './ca';
 import { caDigestOfDer, type JoinSecrets } from './ca';
-import { raftAddressFor } from './manager-addresses';
 import { ClusterNotReadyError } from './manager-errors';
 
 /** Swarm keeps one Cluster object; so do we. */
@@ -88,7 +87,8 @@ export function nodeFromIssuedCertificate(record: IssuedCertificateRecord, exist
       record.role === 'manager'
         ? {
             raftId: record.nodeId,
-            addr: raftAddressFor(record.advertiseAddr),
+            // The node address (what agents dial); Raft listens at raftAddressFor(addr).
+            addr: record.advertiseAddr,
             leader: false,
             reachable: false,
           }

@@ -33,10 +33,10 @@ function wantsManager(node: Node): boolean {
   return node.spec?.desiredRole === 'NODE_ROLE_MANAGER';
 }
 
-/** The address Raft reaches a manager at: its ManagerStatus, else derived from its node address. */
+/** The address Raft reaches a manager at: derived from its node address (ManagerStatus, else status). */
 export function raftAddressOf(node: Node): string | undefined {
-  if (node.managerStatus?.addr) return node.managerStatus.addr;
-  return node.status?.addr ? raftAddressFor(node.status.addr) : undefined;
+  const nodeAddr = node.managerStatus?.addr || node.status?.addr;
+  return nodeAddr ? raftAddressFor(nodeAddr) : undefined;
 }
 
 export function membershipLoop(options: MembershipLoopOptions): LeaderLoop {
@@ -188,7 +188,7 @@ async function updateStatuses(options: StatusLoopOptions, signal: AbortSignal): 
     if (isMember) {
       const managerStatus = {
         raftId: id,
-        addr: members.get(id)?.address ?? node.managerStatus?.addr ?? '',
+        addr: members.get(id)?.meta?.nodeAddr || node.managerStatus?.addr || node.status?.addr || '',
         leader: id === raft.id,
         reachable: isUp,
       };

@@ -38,10 +38,12 @@ export async function promoteNodeInStore(
         throw new MembershipRefusedError(
           `node ${nodeId} has no address to reach it at; it cannot be a manager`,
         );
+      // Refuses an address whose Raft port would be out of range before anything is written.
+      raftAddressFor(addr);
       tx.nodes.update({
         ...node,
         spec: { ...node.spec!, desiredRole: 'NODE_ROLE_MANAGER' },
-        managerStatus: { raftId: nodeId, addr: raftAddressFor(addr), leader: false, reachable: false },
+        managerStatus: { raftId: nodeId, addr, leader: false, reachable: false },
       });
     },
     { signal: options.signal },

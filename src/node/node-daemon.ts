@@ -4,8 +4,11 @@
 // role changes: a demoted manager stops Raft and goes on as a worker; a node whose renewed
 // certificate says "manager" starts Raft as a learner. It never binds an address it was not given.
 import { chmod, mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { Agent } from '../agent';
+import { DockerExecutor, type Executor, HollowEngine, HollowExecutor } from '../agent/executor';
 import {
   Authorizer,
   CA_SERVICE_NAME,
@@ -26,6 +29,7 @@ import {
   createControlHandlers,
   createWorkerControlHandlers,
 } from '../manager/controlapi';
+import { DISPATCHER_SERVICE, Dispatcher, dispatcherServiceDefinition } from '../manager/dispatcher';
 import { startLeaderLoops } from '../manager/loops';
 import { Manager } from '../manager/manager';
 import { raftAddressFor } from '../manager/manager-addresses';
@@ -73,6 +77,9 @@ const MANAGER_LIST_REFRESH_MS = 5000;
 
 export class NodeDaemon {
   private manager: Manager | undefined;
+  private dispatcher: Dispatcher | undefined;
+  private agent: Agent | undefined;
+  private executor: Executor | undefined;
   private managerStarting: Promise<void> | undefined;
   private renewer: CertificateRenewer | undefined;
   private readonly localServer: NodeServer;
@@ -124,6 +131,7 @@ export class NodeDaemon {
       await daemon.startAdminSocket();
       if (state.role === 'manager') await daemon.startManager();
       daemon.startRenewer();
+      daemon.startAgent();
       daemon.refreshTimer = setInterval(() => void daemon.refreshManagerList(), MANAGER_LIST_REFRESH_MS);
       daemon.refreshTimer.unref();
       logger.info({ role: state.role, listen: state.listenAddr, pid: process.pid }, 'node daemon started');
@@ -148,6 +156,7 @@ export class NodeDaemon {
     this.server.declare(CA_SERVICE_NAME, caProtos().CA.service, NOT_A_MANAGER);
     this.server.declare(FORWARDING_SERVICE_NAME, FORWARDING_SERVICE, NOT_A_MANAGER);
     this.server.declare(CONTROL_SERVICE_NAME, controlServiceDefinition(), NOT_A_MANAGER);
+    this.server.declare(DISPATCHER_SERVICE, dispatcherServiceDefinition(), NOT_A_MANAGER);
     this.server.declare(NODE_ROLE_SERVICE_NAME, NODE_ROLE_SERVICE, 'the node is starting');
     this.server.implement(
       NODE_ROLE_SERVICE_NAME,
@@ -213,6 +222,8 @@ export class NodeDaemon {
       },
       join: !state.initializedCluster,
       notifyRole: (client, role, signal) => notifyRoleChanged(client, role, { signal }),
+      // Node liveness (Ready/Down) comes from the dispatcher's heartbeats.
+      probeNodeLiveness: false,
       tickMs: state.raft.tickMs,
       electionTicks: state.raft.electionTicks,
       heartbeatTicks: state.raft.heartbeatTicks,
@@ -228,6 +239,26 @@ export class NodeDaemon {
     }) as unknown as grpc.UntypedServiceImplementation;
     this.server.implement(CONTROL_SERVICE_NAME, control);
     this.localServer.implement(CONTROL_SERVICE_NAME, control);
+    const dispatcher = new Dispatcher({
+      store: manager.store,
+      logger: this.logger,
+      leaderAddr: () => manager.leaderNodeAddress(),
+    });
+    this.dispatcher = dispatcher;
+    this.server.implement(
+      DISPATCHER_SERVICE,
+      dispatcher.handlers() as unknown as grpc.UntypedServiceImplementation,
+    );
+    manager.registerLeaderLoop('dispatcher', () => ({
+      async run(signal) {
+        dispatcher.start();
+        try {
+          await untilAborted(signal);
+        } finally {
+          dispatcher.stop();
+        }
+      },
+    }));
     manager.registerLeaderLoop('orchestration', (ctx) => ({
       async run(signal) {
         const loops = startLeaderLoops({ store: ctx.store, logger: ctx.logger });
@@ -253,8 +284,11 @@ export class NodeDaemon {
     this.server.implement(CA_SERVICE_NAME, undefined);
     this.server.implement(FORWARDING_SERVICE_NAME, undefined);
     this.server.implement(CONTROL_SERVICE_NAME, undefined);
+    this.server.implement(DISPATCHER_SERVICE, undefined);
     this.localServer.implement(CONTROL_SERVICE_NAME, createWorkerControlHandlers() as never);
     for (const service of this.services) this.server.implement(service.name, undefined);
+    this.dispatcher?.close();
+    this.dispatcher = undefined;
     await manager.stop({ transferLeadership: false });
     await rm(this.layout.raftDir, { recursive: true, force: true });
     this.state = { ...this.state, role: 'worker', initializedCluster: false };
@@ -275,6 +309,32 @@ export class NodeDaemon {
       });
       await this.managerStarting;
     }
+  }
+
+  /**
+   * The agent runs this node's tasks (managers are workers too, as in Swarm) through the executor
+   * ORCH_EXECUTOR names: `docker` (default, the real engine) or `hollow` (simulated containers).
+   */
+  private startAgent(): void {
+    const kind = process.env.ORCH_EXECUTOR ?? 'docker';
+    if (kind !== 'docker' && kind !== 'hollow') {
+      throw new NodeStateError(`ORCH_EXECUTOR=${kind} is not an executor: expected docker or hollow`);
+    }
+    const nodeId = this.state.nodeId;
+    this.executor =
+      kind === 'hollow'
+        ? new HollowExecutor({ nodeId, engine: new HollowEngine(), logger: this.logger })
+        : new DockerExecutor({ nodeId, logger: this.logger });
+    this.agent = new Agent({
+      executor: this.executor,
+      managers: this.state.managers,
+      credentials: () => createNodeChannelCredentials(this.certificates),
+      clientOptions: NODE_CHANNEL_OPTIONS,
+      addr: this.state.advertiseAddr,
+      logger: this.logger,
+      managerListFile: join(this.layout.root, 'managers.json'),
+    });
+    this.agent.start();
   }
 
   private startRenewer(): void {
@@ -416,6 +476,10 @@ export class NodeDaemon {
   private async shutdown(): Promise<void> {
     clearInterval(this.refreshTimer);
     this.renewer?.close();
+    await this.agent
+      ?.close()
+      .catch((err: unknown) => this.logger.warn({ err }, 'agent did not stop cleanly'));
+    this.dispatcher?.close();
     await this.managerStarting;
     const manager = this.manager;
     this.manager = undefined;

@@ -77,6 +77,19 @@ describe('cluster failover', () => {
         client.close();
       }
     }
+    // The leader loops and the dispatcher of the new leader run the tasks (hollow executor).
+    const watcher = cluster.control(3);
+    try {
+      await waitUntil(
+        async () => {
+          const tasks = await watcher.listTasks({});
+          return tasks.length === 2 && tasks.every((t) => t.status?.state === 'TASK_STATE_RUNNING');
+        },
+        { what: 'both services to have a running task', timeoutMs: 20_000 },
+      );
+    } finally {
+      watcher.close();
+    }
     const rotated = await cluster.orch(3, 'join-token', 'manager', '--rotate', '-q');
     expect(rotated.code).toBe(0);
     const client = cluster.control(2);

@@ -82,6 +82,13 @@ describe('cluster formation', () => {
     }
     const info = await cluster.info(3);
     expect(info.cluster).toMatchObject({ managers: 3, reachableManagers: 3, nodes: 5 });
+    const ls = await cluster.orch(2, 'node', 'ls');
+    expect(ls.code).toBe(0);
+    const rows = ls.stdout.trim().split('\n').slice(1);
+    expect(rows).toHaveLength(5);
+    expect(rows.filter((row) => /\bReady\b/.test(row))).toHaveLength(5);
+    expect(rows.filter((row) => /\bLeader\b/.test(row))).toHaveLength(1);
+    expect(rows.filter((row) => /\bReachable\b/.test(row))).toHaveLength(2);
     const text = await cluster.orch(2, 'info');
     expect(text.stdout).toContain('Managers: 3 (3 reachable)');
   });

@@ -13,6 +13,13 @@ import { waitUntil } from './support/wait';
 
 export const ORCH_BIN = join(__dirname, '../../dist/cmd/orch.js');
 
+/** Daemons run tasks on the hollow executor: the cluster tests need no Docker engine. */
+export const DAEMON_ENV: NodeJS.ProcessEnv = {
+  ...process.env,
+  ORCH_LOG_LEVEL: 'info',
+  ORCH_EXECUTOR: 'hollow',
+};
+
 export interface RunResult {
   code: number;
   stdout: string;
@@ -25,7 +32,7 @@ export function runOrch(args: readonly string[], timeoutMs = 60_000): Promise<Ru
     execFile(
       process.execPath,
       [ORCH_BIN, ...args],
-      { timeout: timeoutMs, env: { ...process.env, ORCH_LOG_LEVEL: 'info' } },
+      { timeout: timeoutMs, env: DAEMON_ENV },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolve({ code, stdout, stderr });
@@ -132,6 +139,7 @@ export class OrchCluster {
   async restart(n: number): Promise<void> {
     const child = this.group.spawn(process.execPath, [ORCH_BIN, 'daemon', '--data-dir', this.dataDir(n)], {
       name: `node-${n}`,
+      env: DAEMON_ENV,
     });
     this.restarted.set(n, child);
     this.pids.add(child.pid);

@@ -58,7 +58,7 @@ describe('the CA kept in the replicated store', () => {
     expect(node.role).toBe('NODE_ROLE_MANAGER');
     expect(node.spec?.desiredRole).toBe('NODE_ROLE_MANAGER');
     expect(node.status?.addr).toBe('127.0.0.3:4242');
-    expect(node.managerStatus).toMatchObject({ raftId: issued.nodeId, addr: '127.0.0.3:14242' });
+    expect(node.managerStatus).toMatchObject({ raftId: issued.nodeId, addr: '127.0.0.3:4242' });
     expect(node.certificate?.role).toBe('NODE_ROLE_MANAGER');
   });
 

@@ -13,7 +13,7 @@ function manager(id: string, n: number, reachable: boolean): NodeInput {
     spec: { desiredRole: 'NODE_ROLE_MANAGER', availability: 'NODE_AVAILABILITY_ACTIVE' },
     role: 'NODE_ROLE_MANAGER',
     status: { state: reachable ? 'NODE_STATE_READY' : 'NODE_STATE_DOWN', addr: `127.0.0.${n}:4242` },
-    managerStatus: { raftId: id, addr: `127.0.0.${n}:14242`, reachable, leader: n === 1 },
+    managerStatus: { raftId: id, addr: `127.0.0.${n}:4242`, reachable, leader: n === 1 },
   };
 }
 
@@ -48,12 +48,12 @@ describe('membership operations in the store', () => {
 
   const get = (id: string) => store.view((tx) => tx.nodes.get(id));
 
-  it('promote sets the desired role and the Raft address the leader adds the learner at', async () => {
+  it('promote sets the desired role and the manager address (Raft listens 10000 ports above it)', async () => {
     await promoteNodeInStore(ctx(), 'w1', {});
     expect(get('w1')?.spec?.desiredRole).toBe('NODE_ROLE_MANAGER');
     expect(get('w1')?.managerStatus).toMatchObject({
       raftId: 'w1',
-      addr: '127.0.0.4:14242',
+      addr: '127.0.0.4:4242',
       reachable: false,
     });
   });
