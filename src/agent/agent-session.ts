@@ -152,7 +152,8 @@ export class AgentSession {
   private heartbeat(): void {
     this.options.client.heartbeat(
       { sessionId: this.sessionId },
-      { deadline: Date.now() + this.heartbeatPeriodMs },
+      // As long as the dispatcher's own grace: a slow answer is not a dead manager.
+      { deadline: Date.now() + this.heartbeatPeriodMs * 3 },
       (err, response) => {
         if (this.ended) return;
         if (err) return this.fail(err);

@@ -20,7 +20,11 @@ import { HollowEngine, HollowExecutor, type HollowExecutorOptions } from './exec
 
 export interface HollowNodesOptions {
   count: number;
-  /** Manager addresses (host:port); the agents learn the rest from their sessions. */
+  /**
+   * Manager addresses (host:port); the agents learn the rest from their sessions. Node i tries them
+   * starting from the (i mod n)-th, so first contacts spread over every manager as after joins
+   * through different managers.
+   */
   managers: readonly string[];
   /** Join every node through the CA with this (worker) token: real certificates, mTLS. */
   joinToken?: string;
@@ -63,6 +67,7 @@ export interface HollowNodes {
 }
 
 interface NodeIdentitySetup {
+  index: number;
   nodeId: string;
   credentials: () => grpc.ChannelCredentials;
   clientOptions: grpc.ClientOptions;
@@ -78,6 +83,7 @@ async function joinedIdentity(options: HollowNodesOptions, index: number): Promi
   const provider = new NodeCertificateProvider(material);
   const credentials = createNodeChannelCredentials(provider);
   return {
+    index,
     nodeId: material.nodeId,
     credentials: () => credentials,
     clientOptions: { ...NODE_CHANNEL_OPTIONS },
@@ -87,7 +93,19 @@ async function joinedIdentity(options: HollowNodesOptions, index: number): Promi
 function insecureIdentity(options: HollowNodesOptions, index: number): NodeIdentitySetup {
   const nodeId = `${options.nodeIdPrefix ?? 'hollow-'}${index}`;
   const credentials = grpc.credentials.createInsecure();
-  return { nodeId, credentials: () => credentials, clientOptions: insecureNodeClientOptions(nodeId) };
+  // A channel option of its own gives each node its own connection, as separate hosts would have:
+  // grpc-js shares one connection between channels with equal target, options and credentials.
+  return {
+    index,
+    nodeId,
+    credentials: () => credentials,
+    clientOptions: { ...insecureNodeClientOptions(nodeId), 'orch.hollow_node': nodeId },
+  };
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
 }
 
 /** Starts `count` hollow nodes; resolves once every agent has started (not necessarily connected). */
@@ -106,7 +124,7 @@ export async function startHollowNodes(options: HollowNodesOptions): Promise<Hol
       statusBatchDelayMs: 50,
       ...options.agentOptions,
       executor,
-      managers: options.managers,
+      managers: rotate(options.managers, identity.index),
       credentials: identity.credentials,
       clientOptions: { ...identity.clientOptions, ...options.agentOptions?.clientOptions },
       logger: options.agentOptions?.logger ?? silentLogger(),

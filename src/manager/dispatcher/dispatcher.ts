@@ -92,6 +92,11 @@ export interface DispatcherStats {
   statusReportsWritten: number;
   statusReportsRefused: number;
   statusTransactions: number;
+  /** Sessions opened and nodes expired since start. */
+  sessionsOpened: number;
+  nodesExpired: number;
+  /** UpdateTaskStatus calls served. */
+  statusCalls: number;
 }
 
 type CallWithMetadata = AuthenticatedCall & { metadata: grpc.Metadata };
@@ -111,6 +116,7 @@ export class Dispatcher implements LogSource {
   private flushScheduled = false;
   private managersDirty = false;
   private managersCache: ManagerPeer[] | undefined;
+  private readonly counters = { sessionsOpened: 0, nodesExpired: 0, statusCalls: 0 };
 
   constructor(private readonly options: DispatcherOptions) {
     this.store = options.store;
@@ -191,6 +197,7 @@ export class Dispatcher implements LogSource {
       statusReportsWritten: this.batcher?.counters.written ?? 0,
       statusReportsRefused: this.batcher?.counters.refused ?? 0,
       statusTransactions: this.batcher?.counters.transactions ?? 0,
+      ...this.counters,
     };
   }
 
@@ -258,6 +265,7 @@ export class Dispatcher implements LogSource {
         call.on('cancelled', () => this.forgetSession(session));
         call.on('error', () => this.forgetSession(session));
         call.write(this.sessionMessage(session, []));
+        this.counters.sessionsOpened++;
         this.logger.info({ node: nodeId, session: session.id, addr }, 'session opened');
       },
       (err) => {
@@ -308,6 +316,7 @@ export class Dispatcher implements LogSource {
   }
 
   private nodeExpired(nodeId: string): void {
+    this.counters.nodesExpired++;
     const session = this.sessionsByNode.get(nodeId);
     if (session !== undefined) this.endSession(session, new HeartbeatExpiredError(nodeId));
     this.logger.warn({ node: nodeId }, 'heartbeat expired: marking the node down');
@@ -465,6 +474,7 @@ export class Dispatcher implements LogSource {
     call: grpc.ServerUnaryCall<UpdateTaskStatusRequest__Output, UpdateTaskStatusResponse>,
   ): Promise<UpdateTaskStatusResponse> {
     const session = this.sessionOf(call, call.request);
+    this.counters.statusCalls++;
     const reports = call.request.updates
       .filter((u) => u.status !== null && u.taskId !== '')
       .map((u) => ({ taskId: u.taskId, status: u.status! }));

@@ -2,6 +2,10 @@
 // `gracePeriods` heartbeat periods without one. The monitor only keeps time; what expiry means
 // (close the session, mark the node down) is the dispatcher's callback. Re-arming uses
 // Timeout.refresh(), so a heartbeat costs no allocation.
+//
+// A stalled event loop (a long synchronous apply, a GC pause) must not make nodes look dead: their
+// heartbeats wait unread in the sockets while the expiry timers come due. A timer that fires late
+// by more than half a period therefore gives its node one more period — once — to be heard.
 
 export interface HeartbeatMonitorOptions {
   /** Called once per expiry, with the node whose heartbeats stopped. */
@@ -13,6 +17,11 @@ export interface HeartbeatMonitorOptions {
 interface Entry {
   timer: NodeJS.Timeout;
   timeoutMs: number;
+  periodMs: number;
+  /** When the timer is due (ms, monotonic clock). */
+  dueAt: number;
+  /** Already given an extra period after a late firing. */
+  extended: boolean;
 }
 
 export const DEFAULT_HEARTBEAT_GRACE_PERIODS = 3;
@@ -28,15 +37,19 @@ export class HeartbeatMonitor {
   /** Records a sign of life from `nodeId`: it expires `gracePeriods × periodMs` from now unless beaten again. */
   beat(nodeId: string, periodMs: number): void {
     const timeoutMs = Math.max(1, periodMs * this.gracePeriods);
+    const now = performance.now();
     const entry = this.entries.get(nodeId);
-    if (entry !== undefined && entry.timeoutMs === timeoutMs) {
+    // (An extended timer runs for one period: refresh() would re-arm it for that, not the timeout.)
+    if (entry !== undefined && entry.timeoutMs === timeoutMs && !entry.extended) {
       entry.timer.refresh();
+      entry.dueAt = now + timeoutMs;
+      entry.extended = false;
       return;
     }
     if (entry !== undefined) clearTimeout(entry.timer);
-    const timer = setTimeout(() => this.expire(nodeId), timeoutMs);
+    const timer = setTimeout(() => this.fired(nodeId), timeoutMs);
     timer.unref();
-    this.entries.set(nodeId, { timer, timeoutMs });
+    this.entries.set(nodeId, { timer, timeoutMs, periodMs, dueAt: now + timeoutMs, extended: false });
   }
 
   /** Stops watching `nodeId` (it left the cluster, or its expiry was handled). */
@@ -61,7 +74,19 @@ export class HeartbeatMonitor {
     this.entries.clear();
   }
 
-  private expire(nodeId: string): void {
+  private fired(nodeId: string): void {
+    const entry = this.entries.get(nodeId);
+    if (entry === undefined) return;
+    const lateMs = performance.now() - entry.dueAt;
+    if (lateMs > entry.periodMs / 2 && !entry.extended) {
+      // We were not running when the node's heartbeats were due: hear them out first.
+      entry.extended = true;
+      entry.dueAt = performance.now() + entry.periodMs;
+      clearTimeout(entry.timer);
+      entry.timer = setTimeout(() => this.fired(nodeId), entry.periodMs);
+      entry.timer.unref();
+      return;
+    }
     this.entries.delete(nodeId);
     this.options.onExpired(nodeId);
   }

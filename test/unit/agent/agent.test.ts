@@ -34,7 +34,7 @@ describe('agent', () => {
     options: Parameters<typeof startTestDispatcher>[1] = {},
   ): Promise<TestDispatcher> {
     const served = await startTestDispatcher(store, {
-      heartbeatPeriodMs: 200,
+      heartbeatPeriodMs: 1_000,
       statusBatchDelayMs: 5,
       ...options,
     });
@@ -232,7 +232,7 @@ describe('agent', () => {
   });
 
   it('marks its node DOWN when it stops beating', async () => {
-    const served = await dispatcher({ heartbeatPeriodMs: 30 });
+    const served = await dispatcher({ heartbeatPeriodMs: 50 });
     const a = agent('node-a', [served.addr]);
     await a.waitForSession();
     expect(store.view((tx) => tx.nodes.get('node-a'))!.status!.state).toBe('NODE_STATE_READY');

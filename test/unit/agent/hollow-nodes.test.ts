@@ -45,7 +45,7 @@ describe('hollow nodes', () => {
   });
 
   it('runs many nodes in one process, runs their tasks and goes DOWN when killed (test identities)', async () => {
-    const served = await startTestDispatcher(store, { heartbeatPeriodMs: 100, statusBatchDelayMs: 10 });
+    const served = await startTestDispatcher(store, { heartbeatPeriodMs: 250, statusBatchDelayMs: 10 });
     cleanups.push(() => served.kill());
     hollow = await startHollowNodes({ count: 40, managers: [served.addr], insecureIdentity: true });
     await eventually(() => nodesIn(store, 'NODE_STATE_READY').length === 40, '40 nodes ready');

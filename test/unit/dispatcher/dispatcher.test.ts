@@ -108,8 +108,14 @@ describe('dispatcher', () => {
 
   beforeEach(async () => {
     ({ store } = newTestStore());
-    served = await startTestDispatcher(store, { heartbeatPeriodMs: 40, statusBatchDelayMs: 20 });
+    served = await startTestDispatcher(store, { heartbeatPeriodMs: 2_000, statusBatchDelayMs: 20 });
   });
+
+  /** Replaces the dispatcher with one started with `options` (e.g. a short heartbeat period). */
+  async function restartDispatcher(options: Parameters<typeof startTestDispatcher>[1]): Promise<void> {
+    served.kill();
+    served = await startTestDispatcher(store, { statusBatchDelayMs: 20, ...options });
+  }
 
   afterEach(() => {
     for (const call of calls.splice(0)) {
@@ -126,7 +132,7 @@ describe('dispatcher', () => {
       const { s } = await session('node-a');
       expect(s.sessionId).not.toBe('');
       expect(s.messages[0]!.nodeId).toBe('node-a');
-      expect(s.messages[0]!.heartbeatPeriodMs).toBe(40);
+      expect(s.messages[0]!.heartbeatPeriodMs).toBe(2_000);
       const stored = node(store, 'node-a')!;
       expect(stored.status!.state).toBe('NODE_STATE_READY');
       expect(stored.status!.addr).toBe('127.0.0.1');
@@ -157,7 +163,7 @@ describe('dispatcher', () => {
       calls.push(second.call);
       expect((await ended).code).toBe(grpc.status.NOT_FOUND);
       await expect(heartbeat(c, first.sessionId)).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
-      expect(await heartbeat(c, second.sessionId)).toBe(40);
+      expect(await heartbeat(c, second.sessionId)).toBe(2_000);
     });
 
     it('answers UNAVAILABLE with the leader address when it is not running (a follower)', async () => {
@@ -197,12 +203,13 @@ describe('dispatcher', () => {
 
   describe('heartbeats', () => {
     it('keeps a node READY while it beats and marks it DOWN after 3 missed periods', async () => {
+      await restartDispatcher({ heartbeatPeriodMs: 100 });
       const { c, s } = await session('node-a');
       const ended = new Promise<grpc.ServiceError>((resolve) => s.call.on('error', resolve));
       // Beat for well over 3 periods: the node stays up.
-      for (let i = 0; i < 8; i++) {
-        expect(await heartbeat(c, s.sessionId)).toBe(40);
-        await new Promise((resolve) => setTimeout(resolve, 15));
+      for (let i = 0; i < 20; i++) {
+        expect(await heartbeat(c, s.sessionId)).toBe(100);
+        await new Promise((resolve) => setTimeout(resolve, 20));
       }
       expect(node(store, 'node-a')!.status!.state).toBe('NODE_STATE_READY');
       // Then fall silent.
