@@ -21,8 +21,29 @@ export interface CliContext {
   progressVerifyMs: number;
   /** How long a task may stay pending with a scheduler reason before convergence is given up. */
   progressPendingLimitMs: number;
-  /** Ends long waits (progress, `logs -f`): Ctrl-C. */
+  /** Ends long waits (progress, `logs -f`). */
   signal?: AbortSignal;
+  /**
+   * Calls `handler` on the user's interrupt (Ctrl-C) while a long wait runs, instead of the default
+   * exit; returns the function that restores the default.
+   */
+  onInterrupt?(handler: () => void): () => void;
+}
+
+/** A signal for one long wait: aborted by `ctx.signal` or by the user's interrupt. Call `done()` after. */
+export function interruptibleWait(ctx: CliContext): { signal: AbortSignal; done(): void } {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  ctx.signal?.addEventListener('abort', abort, { once: true });
+  if (ctx.signal?.aborted) controller.abort();
+  const restore = ctx.onInterrupt?.(abort);
+  return {
+    signal: controller.signal,
+    done() {
+      ctx.signal?.removeEventListener('abort', abort);
+      restore?.();
+    },
+  };
 }
 
 export function defaultCliContext(): CliContext {
@@ -35,6 +56,10 @@ export function defaultCliContext(): CliContext {
     progressPollMs: 500,
     progressVerifyMs: 5_000,
     progressPendingLimitMs: 10_000,
+    onInterrupt(handler) {
+      process.once('SIGINT', handler);
+      return () => process.off('SIGINT', handler);
+    },
   };
 }
 

@@ -13,7 +13,7 @@ import type { Task__Output } from '../api/gen/types/orch/objects/Task';
 import { formatTaskState, globalNodeFilter, taskStateRank } from '../manager/orchestrator';
 import type { ControlApiClient } from './control-client';
 import { UserError } from './errors';
-import type { CliContext } from './flags';
+import { type CliContext, interruptibleWait } from './flags';
 
 const BAR_WIDTH = 50;
 const MAX_SLOT_LINES = 50;
@@ -49,9 +49,30 @@ export async function showConvergence(
   const initialTaskIds = new Set((await client.listTasks({ serviceId })).map((t) => t.meta?.id ?? ''));
   const initialUpdate = before ? updateKey(before) : '';
   const pendingSince = new Map<string, number>();
+  const wait = interruptibleWait(ctx);
+  try {
+    await watch(ctx, client, serviceId, display, wait.signal, {
+      initialTaskIds,
+      initialUpdate,
+      pendingSince,
+    });
+  } finally {
+    wait.done();
+  }
+}
+
+/** The polling loop of showConvergence: one frame per poll until converged, failed or interrupted. */
+async function watch(
+  ctx: CliContext,
+  client: ControlApiClient,
+  serviceId: string,
+  display: ProgressDisplay,
+  signal: AbortSignal,
+  state: { initialTaskIds: ReadonlySet<string>; initialUpdate: string; pendingSince: Map<string, number> },
+): Promise<void> {
+  const { initialTaskIds, initialUpdate, pendingSince } = state;
   let convergedSince: number | undefined;
-  const signal = ctx.signal;
-  while (!signal?.aborted) {
+  while (!signal.aborted) {
     const service = await client.getService(serviceId);
     const tasks = await client.listTasks({ serviceId: service.meta!.id });
     const isGlobal = service.spec?.mode === 'global' || service.spec?.mode === 'globalJob';
@@ -84,7 +105,7 @@ export async function showConvergence(
       convergedSince = undefined;
     }
     try {
-      await sleep(ctx.progressPollMs, undefined, signal ? { signal } : {});
+      await sleep(ctx.progressPollMs, undefined, { signal });
     } catch {
       break;
     }

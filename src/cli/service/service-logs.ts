@@ -6,7 +6,7 @@ import type { ServiceLogsRequest } from '../../api/gen/types/orch/control/Servic
 import { parseCount } from '../../manager/spec';
 import { type ControlApiClient, ControlCallError } from '../control-client';
 import { UserError } from '../errors';
-import { action, type CliContext, withClient } from '../flags';
+import { action, type CliContext, interruptibleWait, withClient } from '../flags';
 import { shortId } from '../output';
 import { parseSince } from './service-flag-parsers';
 import { taskTableNames } from './task-table';
@@ -58,15 +58,20 @@ export function registerServiceLogsCommand(service: Command, ctx: CliContext): v
             return `${name}${task}@${nodeNames.get(m.nodeId) ?? m.nodeId}`;
           };
           let width = 0;
-          for await (const batch of client.serviceLogs(request, ctx.signal ? { signal: ctx.signal } : {})) {
-            for (const m of batch) {
-              const p = prefix(m);
-              width = Math.max(width, p.length);
-              const time = opts.timestamps ? `${new Date(m.timestampMs).toISOString()} ` : '';
-              const line = `${time}${p.padEnd(width)}    | ${m.data.toString('utf8')}\n`;
-              if (m.stream === 'LOG_STREAM_STDERR') ctx.err(line);
-              else ctx.out(line);
+          const wait = interruptibleWait(ctx);
+          try {
+            for await (const batch of client.serviceLogs(request, { signal: wait.signal })) {
+              for (const m of batch) {
+                const p = prefix(m);
+                width = Math.max(width, p.length);
+                const time = opts.timestamps ? `${new Date(m.timestampMs).toISOString()} ` : '';
+                const line = `${time}${p.padEnd(width)}    | ${m.data.toString('utf8')}\n`;
+                if (m.stream === 'LOG_STREAM_STDERR') ctx.err(line);
+                else ctx.out(line);
+              }
             }
+          } finally {
+            wait.done();
           }
         });
       }),

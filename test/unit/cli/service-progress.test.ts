@@ -242,6 +242,26 @@ describe('service convergence progress', () => {
     expect(stdout.endsWith('verify: Service converged\n')).toBe(true);
   });
 
+  it('stops waiting on Ctrl-C and restores the default interrupt afterwards', async () => {
+    let interrupt: (() => void) | undefined;
+    let restored = false;
+    const interruptible = cliRunner(f, {
+      onInterrupt: (handler) => {
+        interrupt = handler;
+        return () => {
+          restored = true;
+        };
+      },
+    });
+    const running = interruptible('service', 'create', '--name', 'web', 'orch/busybox');
+    while (!interrupt) await new Promise((r) => setTimeout(r, 5));
+    interrupt();
+    const { code, stdout } = await running;
+    expect(code).toBe(0);
+    expect(stdout).toContain('Operation continuing in background.\n');
+    expect(restored).toBe(true);
+  });
+
   it('stops waiting, leaving the operation running, when interrupted', async () => {
     const controller = new AbortController();
     const interrupted = cliRunner(f, { signal: controller.signal });
