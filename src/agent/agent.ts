@@ -19,6 +19,12 @@ import { ManagerList } from './manager-list';
 import { StatusReporter } from './status-reporter';
 import { TaskManager } from './task-manager';
 
+/**
+ * HTTP/2 receive window of the agent's connection (grpc-js defaults to 64 KiB): a large COMPLETE
+ * assignment set then arrives without a round trip per 64 KiB.
+ */
+export const AGENT_CHANNEL_OPTIONS: grpc.ClientOptions = { 'grpc-node.flow_control_window': 4 * 1024 * 1024 };
+
 export interface AgentOptions {
   executor: Executor;
   /** Managers to try first (e.g. the join address); the sessions keep the list current. */
@@ -162,7 +168,10 @@ export class Agent {
     const backoff = new Backoff({ initialMs: 200, maxMs: 10_000, ...this.options.reconnectBackoff });
     while (!signal.aborted) {
       const addr = this.managers.next();
-      const client = newDispatcherClient(addr, this.options.credentials(), this.options.clientOptions);
+      const client = newDispatcherClient(addr, this.options.credentials(), {
+        ...AGENT_CHANNEL_OPTIONS,
+        ...this.options.clientOptions,
+      });
       const session = new AgentSession({
         client,
         description,

@@ -1,6 +1,6 @@
 // Entry of the agent: the worker side of orch (see docs/dispatcher.md). The executors live in
 // ./executor and have their own entry.
-export { Agent, type AgentOptions, type AgentStatus } from './agent';
+export { AGENT_CHANNEL_OPTIONS, Agent, type AgentOptions, type AgentStatus } from './agent';
 export {
   AgentSession,
   type AgentSessionHandlers,

@@ -100,7 +100,9 @@ async function main(): Promise<void> {
   }
   const ready = () =>
     store.view((tx) => tx.nodes.filter((n) => n.status?.state === 'NODE_STATE_READY').length);
+  const readyProgress = setInterval(() => console.log(`  ready ${ready()}`), 2_000);
   await until('every node ready', () => ready() === NODES);
+  clearInterval(readyProgress);
   results.nodesReadyMs = Math.round(performance.now() - t0);
   console.log(`nodes ready: ${NODES} in ${seconds(results.nodesReadyMs)}`);
 
