@@ -79,30 +79,31 @@ async function watch(
     const nodes = isGlobal ? await client.listNodes() : [];
     const now = ctx.now();
     const a = assess(service, tasks, nodes, initialTaskIds, pendingSince, now, ctx.progressPendingLimitMs);
-    display.show([`overall progress: ${a.done} out of ${a.total} tasks`, ...slotLines(a.slots)]);
+    const frame = [`overall progress: ${a.done} out of ${a.total} tasks`, ...slotLines(a.slots)];
     const failure = a.failure ?? updateFailure(service, initialUpdate);
     if (failure) {
+      display.show(frame, '');
       display.finish();
       throw new UserError(`service ${service.spec?.name} can't converge: ${failure}`);
     }
-    if (
+    const converged =
       a.done === a.total &&
-      a.slots.every((s) => s.text.startsWith('running') || s.text.startsWith('complete'))
-    ) {
+      a.slots.every((s) => s.text.startsWith('running') || s.text.startsWith('complete'));
+    if (!converged) {
+      convergedSince = undefined;
+      display.show(frame, '');
+    } else {
       convergedSince ??= now;
       const left = ctx.progressVerifyMs - (now - convergedSince);
       if (left <= 0) {
-        display.show([
-          `overall progress: ${a.done} out of ${a.total} tasks`,
-          ...slotLines(a.slots),
-          'verify: Service converged',
-        ]);
+        display.show(frame, 'verify: Service converged');
         display.finish();
         return;
       }
-      display.note(`verify: Waiting ${Math.ceil(left / 1000)} seconds to verify that tasks are stable...`);
-    } else {
-      convergedSince = undefined;
+      display.show(
+        frame,
+        `verify: Waiting ${Math.ceil(left / 1000)} seconds to verify that tasks are stable...`,
+      );
     }
     try {
       await sleep(ctx.progressPollMs, undefined, { signal });
@@ -263,16 +264,19 @@ function slotLines(slots: readonly SlotView[]): string[] {
 /** Draws frames: in place on a terminal, changed lines only otherwise. */
 class ProgressDisplay {
   private drawn = 0;
-  private printed = new Map<number, string>();
-  private lastNote = '';
+  private readonly printed = new Map<number, string>();
+  /** The first word after `verify:` last printed (non-TTY prints each verify phase once). */
+  private lastPhase = '';
 
   constructor(private readonly ctx: CliContext) {}
 
-  show(lines: readonly string[]): void {
+  /** One frame: the progress lines and a status line under them (empty: none). */
+  show(lines: readonly string[], status: string): void {
     if (this.ctx.isTTY) {
+      const all = status ? [...lines, status] : lines;
       const up = this.drawn > 0 ? `\x1b[${this.drawn}A\x1b[J` : '';
-      this.ctx.out(up + lines.map((l) => `${l}\n`).join(''));
-      this.drawn = lines.length;
+      this.ctx.out(up + all.map((l) => `${l}\n`).join(''));
+      this.drawn = all.length;
       return;
     }
     lines.forEach((line, i) => {
@@ -280,12 +284,9 @@ class ProgressDisplay {
       this.printed.set(i, line);
       this.ctx.out(`${line}\n`);
     });
-  }
-
-  note(line: string): void {
-    if (this.ctx.isTTY || line === this.lastNote) return;
-    this.lastNote = line;
-    this.ctx.out(`${line}\n`);
+    const phase = status.split(' ')[1] ?? '';
+    if (phase !== this.lastPhase && status) this.ctx.out(`${status}\n`);
+    this.lastPhase = phase;
   }
 
   finish(): void {

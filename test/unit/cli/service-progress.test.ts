@@ -235,10 +235,11 @@ describe('service convergence progress', () => {
 
   it('redraws in place on a terminal', async () => {
     cluster = simulateCluster(f, 'run');
-    const tty = cliRunner(f, { isTTY: true });
+    // A verify period makes at least two frames: waiting, then converged.
+    const tty = cliRunner(f, { isTTY: true, progressVerifyMs: 20 });
     const { code, stdout } = await tty('service', 'create', '--name', 'web', 'orch/busybox');
     expect(code).toBe(0);
-    expect(stdout).toContain('\x1b[2A\x1b[J');
+    expect(stdout).toMatch(/\x1b\[3A\x1b\[J/);
     expect(stdout.endsWith('verify: Service converged\n')).toBe(true);
   });
 
