@@ -76,9 +76,13 @@ export class StatusReporter {
   private async flush(): Promise<void> {
     if (this.pending.size === 0 || this.closed) return this.wakeIdle();
     const batch = [...this.pending.values()].slice(0, MAX_REPORTS_PER_CALL);
-    const sent = this.send(batch);
-    if (sent === undefined) return; // no session: sessionReady() will bring us back
+    // Marked before calling out, so a report made meanwhile waits for this call instead of racing it.
     this.sending = true;
+    const sent = this.send(batch);
+    if (sent === undefined) {
+      this.sending = false;
+      return; // no session: sessionReady() will bring us back
+    }
     for (const report of batch)
       if (this.pending.get(report.taskId) === report) this.pending.delete(report.taskId);
     try {
