@@ -116,6 +116,8 @@ export class Dispatcher implements LogSource {
   private flushScheduled = false;
   private managersDirty = false;
   private managersCache: ManagerPeer[] | undefined;
+  /** The managers as last announced to the sessions. */
+  private announcedManagers: ManagerPeer[] | undefined;
   private readonly counters = { sessionsOpened: 0, nodesExpired: 0, statusCalls: 0 };
 
   constructor(private readonly options: DispatcherOptions) {
@@ -428,6 +430,7 @@ export class Dispatcher implements LogSource {
       case 'nodes': {
         const node = event.object;
         if (node.role === 'NODE_ROLE_MANAGER' || event.old?.role === 'NODE_ROLE_MANAGER') {
+          if (this.managersCache !== undefined) this.announcedManagers = this.managersCache;
           this.managersCache = undefined;
           this.managersDirty = true;
         }
@@ -462,8 +465,14 @@ export class Dispatcher implements LogSource {
       }
       if (this.managersDirty) {
         this.managersDirty = false;
-        for (const session of this.sessionsById.values())
-          session.call.write(this.sessionMessage(session, []));
+        // Manager nodes change often (status, description); agents only care about addresses and leader.
+        const before = JSON.stringify(this.managersCache ?? this.announcedManagers);
+        this.managersCache = undefined;
+        const after = JSON.stringify(this.managers());
+        this.announcedManagers = this.managersCache;
+        if (before !== after)
+          for (const session of this.sessionsById.values())
+            session.call.write(this.sessionMessage(session, []));
       }
     });
   }

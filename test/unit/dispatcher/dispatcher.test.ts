@@ -198,6 +198,14 @@ describe('dispatcher', () => {
       );
       await eventually(() => s.messages.length >= 2, 'a second session message');
       expect(s.messages.at(-1)!.managers.map((m) => m.addr)).toEqual(['127.0.0.1:4242', '127.0.0.1:4243']);
+      // A change agents do not care about (a manager's description) is not announced.
+      const seen = s.messages.length;
+      await store.update((tx) =>
+        tx.nodes.update({ ...tx.nodes.get('mgr-2')!, description: { hostname: 'renamed' } }),
+      );
+      await store.update((tx) => tx.tasks.create(assignedTask('t-x', 'node-a')));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(s.messages.length).toBe(seen);
     });
   });
 
