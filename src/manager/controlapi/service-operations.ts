@@ -65,17 +65,20 @@ export async function listServices(
         return Object.entries(f.labels).every(([k, v]) => k in labels && (v === '' || labels[k] === v));
       })
       .sort((a, b) => ((a.spec?.name ?? '') < (b.spec?.name ?? '') ? -1 : 1));
-    return { services, statuses: services.map((s) => serviceStatus(tx, s)) };
+    const liveNodes = liveNodeIds(tx);
+    return { services, statuses: services.map((s) => serviceStatus(tx, s, liveNodes)) };
   });
 }
 
+/** Nodes not marked down: a task reported running on a down node no longer counts as running. */
+function liveNodeIds(tx: ReadTx): ReadonlySet<string> {
+  return new Set(tx.nodes.filter((n) => n.status?.state !== 'NODE_STATE_DOWN').map((n) => n.meta?.id ?? ''));
+}
+
 /** Running, desired and completed task counts, as `service ls` shows them. */
-export function serviceStatus(tx: ReadTx, service: Service): ServiceStatus {
+export function serviceStatus(tx: ReadTx, service: Service, liveNodes = liveNodeIds(tx)): ServiceStatus {
   const id = service.meta!.id;
   const tasks = tx.tasks.findByService(id);
-  const liveNodes = new Set(
-    tx.nodes.filter((n) => n.status?.state !== 'NODE_STATE_DOWN').map((n) => n.meta?.id ?? ''),
-  );
   let running = 0;
   let completed = 0;
   let wanted = 0;
