@@ -2,6 +2,7 @@
 // rejected request writes nothing), read by ID / name / unique prefix, list with task counts,
 // update (optimistic version, no renames, no mode changes), scale, and remove (the service goes and
 // its tasks are marked for shutdown; the leader's loops stop the containers and clean up).
+import { randomBytes } from 'node:crypto';
 import type { ListServicesRequest__Output } from '../../api/gen/types/orch/control/ListServicesRequest';
 import type { ServiceStatus } from '../../api/gen/types/orch/control/ServiceStatus';
 import type { UpdateServiceRequest__Output } from '../../api/gen/types/orch/control/UpdateServiceRequest';
@@ -27,7 +28,7 @@ export async function createService(
   options: CallOptions,
 ): Promise<Service> {
   if (!spec) throw new InvalidRequestError('spec', 'a service spec is required');
-  const complete = withServiceDefaults(spec);
+  const complete = withServiceDefaults(spec.name ? spec : { ...spec, name: generatedServiceName(spec) });
   validateServiceSpec(complete);
   const created = await ctx.store.update((tx) => tx.services.create({ spec: complete }), {
     signal: options.signal,
@@ -197,6 +198,17 @@ export async function removeService(
     },
     { signal: options.signal },
   );
+}
+
+/**
+ * A name for a service created without one (docker makes one up too): the image's base name and a
+ * random suffix, e.g. `busybox-3f9c1a`.
+ */
+export function generatedServiceName(spec: ServiceSpec__Output): string {
+  const image = spec.container?.image ?? '';
+  const base = (image.split('@')[0]!.split('/').pop() ?? '').split(':')[0]!.replace(/[^A-Za-z0-9_-]/g, '-');
+  const trimmed = base.replace(/^[-_]+|[-_]+$/g, '').slice(0, 50) || 'service';
+  return `${trimmed}-${randomBytes(3).toString('hex')}`;
 }
 
 function mustGet(tx: ReadTx, id: string): Service {

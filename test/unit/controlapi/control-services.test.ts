@@ -43,6 +43,13 @@ describe('Control API: services and tasks', () => {
     });
   });
 
+  it('names a service created without a name after its image, as docker makes one up', async () => {
+    const service = await f.client.createService({
+      container: { image: 'registry.local:5000/team/nginx:1.25' },
+    });
+    expect(service.spec?.name).toMatch(/^nginx-[0-9a-f]{6}$/);
+  });
+
   it('rejects an invalid spec naming the field, and writes nothing', async () => {
     const before = f.store.appliedIndex;
     const err = await failure(
