@@ -350,21 +350,26 @@ export class Manager extends EventEmitter<ManagerEvents> {
     return removeNodeFromStore(this.membershipContext(), nodeId, options);
   }
 
-  /** How many voters answer a connection probe now: the QuorumLostError a write fails with. */
-  private async quorumLostError(): Promise<Error> {
+  /** Probes every voter's node server now: how many answer (this one included) out of how many. */
+  async probeVoters(): Promise<{ reachable: number; voters: number }> {
     const raft = this.raftNode;
-    if (!raft) return new QuorumLostError(0, 0);
+    if (!raft) return { reachable: 0, voters: 0 };
     const members = raft.memberList();
     const voters = raft.status().voters;
-    const controller = new AbortController();
     const results = await Promise.all(
       voters.map(async (id) => {
         if (id === raft.id) return true;
         const addr = members.get(id)?.meta?.nodeAddr;
-        return addr ? this.peers.probe(addr, controller.signal) : false;
+        return addr ? this.peers.probe(addr) : false;
       }),
     );
-    return new QuorumLostError(results.filter((up) => !up).length, voters.length);
+    return { reachable: results.filter(Boolean).length, voters: voters.length };
+  }
+
+  /** The QuorumLostError a write fails with when no leader appears: how many voters do not answer. */
+  private async quorumLostError(): Promise<Error> {
+    const { reachable, voters } = await this.probeVoters();
+    return new QuorumLostError(voters - reachable, voters);
   }
 
   /** A demoted manager learns it from its own Node object, then from leaving Raft's configuration. */

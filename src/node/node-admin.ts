@@ -2,6 +2,7 @@
 // join-token`, `orch leave` and the CLI's wait-for-ready reach the running daemon. Whoever can open
 // the socket controls the node, exactly like Docker's socket; the file mode is the access check.
 // The Control API (when present) is served on the same socket by the same server.
+import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import {
   callJson,
@@ -103,7 +104,7 @@ export class AdminClient {
     } catch (err) {
       if (err instanceof RemoteCallError && err.code === grpc.status.UNAVAILABLE) {
         throw new DaemonNotRunningError(
-          `no orch daemon answers on ${this.socketPath}; start it with 'orch daemon --data-dir …'`,
+          `no node is running with data dir ${dirname(this.socketPath)}: start one with 'orch init' or 'orch daemon'`,
           { cause: err },
         );
       }

@@ -183,7 +183,7 @@ export class NodeDaemon {
       ADMIN_SERVICE_NAME,
       createAdminServiceImplementation({
         status: async () => this.status(),
-        info: async () => this.info(),
+        info: () => this.info(),
         joinToken: (request) => this.joinToken(request),
         leave: (request) => this.leave(request),
       }),
@@ -411,19 +411,24 @@ export class NodeDaemon {
     };
   }
 
-  info(): NodeInfoReport {
+  async info(): Promise<NodeInfoReport> {
     const report: NodeInfoReport = {
       ...this.status(),
       listenAddr: this.state.listenAddr,
       advertiseAddr: this.state.advertiseAddr,
       dataDir: this.layout.root,
     };
-    if (this.manager) {
-      const info = this.manager.info();
+    const manager = this.manager;
+    if (manager) {
+      const info = manager.info();
+      // Without a leader nobody keeps ManagerStatus current: ask the managers directly.
+      const reachableManagers = info.leaderId
+        ? info.reachableManagers
+        : (await manager.probeVoters()).reachable;
       report.cluster = {
         leaderAddr: info.leaderAddr,
         managers: info.managers,
-        reachableManagers: info.reachableManagers,
+        reachableManagers,
         nodes: info.nodes,
         tasks: info.tasks,
         raftTerm: info.raftTerm,

@@ -22,7 +22,8 @@ describe('cluster failover', () => {
   afterAll(() => cluster.close());
 
   beforeAll(async () => {
-    const init = await cluster.init(1);
+    // Short heartbeats: the killed leader's node is Down (and its tasks replaced) within seconds.
+    const init = await cluster.init(1, '--heartbeat-period', '1s');
     if (init.code !== 0) throw new Error(`init failed: ${init.stderr}`);
     const managerToken = await cluster.token('manager', 1);
     const workerToken = await cluster.token('worker', 1);
@@ -83,9 +84,12 @@ describe('cluster failover', () => {
       await waitUntil(
         async () => {
           const tasks = await watcher.listTasks({});
-          return tasks.length === 2 && tasks.every((t) => t.status?.state === 'TASK_STATE_RUNNING');
+          const running = new Set(
+            tasks.filter((t) => t.status?.state === 'TASK_STATE_RUNNING').map((t) => t.serviceId),
+          );
+          return running.size === 2;
         },
-        { what: 'both services to have a running task', timeoutMs: 20_000 },
+        { what: 'both services to have a running task', timeoutMs: 30_000 },
       );
     } finally {
       watcher.close();

@@ -87,8 +87,15 @@ export class OrchCluster {
     return Number(readFileSync(join(this.dataDir(n), 'orch.pid'), 'utf8').trim());
   }
 
-  async init(n: number): Promise<RunResult> {
-    const result = await runOrch(['init', '--advertise-addr', this.addr(n), '--data-dir', this.dataDir(n)]);
+  async init(n: number, ...flags: string[]): Promise<RunResult> {
+    const result = await runOrch([
+      'init',
+      '--advertise-addr',
+      this.addr(n),
+      '--data-dir',
+      this.dataDir(n),
+      ...flags,
+    ]);
     if (result.code === 0) this.recordPid(n);
     return result;
   }
