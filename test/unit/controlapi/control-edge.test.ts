@@ -166,6 +166,24 @@ describe('Control API on a worker', () => {
 });
 
 describe('CLI control client', () => {
+  it('gives up on a node that does not answer within the deadline, in one line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orch-slow-'));
+    const handlers = { ...createWorkerControlHandlers(), GetInfo: () => undefined };
+    const server = await serveControlSocket(join(dir, 'orch.sock'), handlers);
+    const client = new ControlApiClient({ dataDir: dir, timeoutMs: 100 });
+    try {
+      const err = await failure(client.getInfo());
+      expect(err.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+      expect(err.message).toBe(
+        `the node at ${join(dir, 'orch.sock')} did not answer in time; is it overloaded or waiting for a quorum?`,
+      );
+    } finally {
+      client.close();
+      await server.close({ graceMs: 50 });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('says no node is running when the data dir has no socket', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'orch-empty-'));
     const client = new ControlApiClient({ dataDir: dir });
