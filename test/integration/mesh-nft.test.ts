@@ -112,7 +112,7 @@ describeNft('routing mesh kernel fast path (nftables)', () => {
   });
 
   it('drains a removed backend: its kernel-routed connection works until the drain period ends, then is reset', async () => {
-    await mesh.setService('svc', { ...spec(), drainMs: 300 });
+    await mesh.setService('svc', { ...spec(), drainMs: 1000 });
     await mesh.setBackends('svc', list([true, true, true]));
     const held = await connect(MESH, published);
     const first = await keepAliveRequest(held);
@@ -127,13 +127,14 @@ describeNft('routing mesh kernel fast path (nftables)', () => {
     expect(new Set(await requests(10)).has(first)).toBe(false); // no new connections
     // Once the drain period is over the next packet is answered with a reset.
     let cut = false;
-    while (!cut) {
+    for (let attempt = 0; attempt < 200 && !cut; attempt++) {
       await new Promise((r) => setTimeout(r, 50));
       cut = await keepAliveRequest(held).then(
         () => false,
         () => true,
       );
     }
+    expect(cut).toBe(true);
     expect(await whenClosed).toMatchObject({ code: 'ECONNRESET' });
     expect(await fastPath.list()).toContain('cut_tcp');
   });

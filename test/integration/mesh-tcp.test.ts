@@ -213,7 +213,8 @@ describe('routing mesh (TCP)', () => {
 
   it('keeps serving while a backend is removed, then drains its open connections', async () => {
     const backends = await httpBackends(3);
-    await mesh.setService('svc', web({ drainMs: 300 }));
+    // Long enough for the checks below to run on a loaded machine before the drain ends.
+    await mesh.setService('svc', web({ drainMs: 1500 }));
     await mesh.setBackends('svc', asBackends(backends));
 
     // A keep-alive connection that landed on b2, the backend about to be removed.
@@ -238,16 +239,21 @@ describe('routing mesh (TCP)', () => {
         }
       }
     });
-    await waitFor(() => served.length >= 20, 'requests before the removal');
-    await mesh.setBackends('svc', asBackends(backends.slice(0, 2))); // b2 removed
-    const removedAt = served.length;
-    const whenClosed = closed(held!);
+    let removedAt = 0;
+    let whenClosed: Promise<Error | undefined>;
+    try {
+      await waitFor(() => served.length >= 20, 'requests before the removal');
+      await mesh.setBackends('svc', asBackends(backends.slice(0, 2))); // b2 removed
+      removedAt = served.length;
+      whenClosed = closed(held!);
 
-    // Draining: the open connection still works after the removal...
-    expect(await keepAliveRequest(held!)).toBe('b2');
-    await waitFor(() => served.length >= removedAt + 20, 'requests after the removal');
-    done = true;
-    await Promise.all(loops);
+      // Draining: the open connection still works after the removal...
+      expect(await keepAliveRequest(held!)).toBe('b2');
+      await waitFor(() => served.length >= removedAt + 20, 'requests after the removal');
+    } finally {
+      done = true; // a failed expectation must not leave the request loops running
+      await Promise.all(loops);
+    }
     expect(failures).toBe(0);
     // In-flight requests that picked b2 before the removal may still finish there; none after.
     expect(served.slice(removedAt + 4)).not.toContain('b2');
@@ -426,7 +432,7 @@ describe('routing mesh (TCP)', () => {
 
   it('removes a service: the port closes at once, open connections drain', async () => {
     const echo = await tcpBackend((s) => s.pipe(s));
-    await mesh.setService('svc', web({ drainMs: 200 }));
+    await mesh.setService('svc', web({ drainMs: 1000 }));
     await mesh.setBackends('svc', [{ taskId: 't', address: BACKEND_HOST, port: echo.port, healthy: true }]);
     const s = await connect(MESH, published);
     cleanups.push(() => void s.destroy());
