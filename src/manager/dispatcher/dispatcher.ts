@@ -9,7 +9,6 @@
 import { randomUUID } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { AssignmentsRequest__Output } from '../../api/gen/types/orch/dispatcher/AssignmentsRequest';
 import type { HeartbeatResponse } from '../../api/gen/types/orch/dispatcher/HeartbeatResponse';
 import type { PublishLogsResponse } from '../../api/gen/types/orch/dispatcher/PublishLogsResponse';
 import type { SessionRequest__Output } from '../../api/gen/types/orch/dispatcher/SessionRequest';
@@ -19,6 +18,7 @@ import { silentLogger } from '../../common/logger';
 import type { MemoryStore, StoreEventOf } from '../../store';
 import type { NodeIdentity } from '../ca/node-identity';
 import { type AuthenticatedCall, peerIdentity } from '../ca/peer-identity';
+import { AssignmentStreams, type AssignmentsCall } from './assignment-streams';
 import {
   DispatcherNotLeaderError,
   grpcStatusOf,
@@ -27,7 +27,6 @@ import {
   SessionInvalidError,
 } from './dispatcher-errors';
 import type {
-  AssignmentsMessage,
   DispatcherHandlers,
   LogSubscription,
   ManagerPeer,
@@ -42,7 +41,6 @@ import {
   type LogSource,
   type TaskLogMessage,
 } from './log-broker';
-import { NodeAssignments, splitAssignments } from './node-assignments';
 import { hostOfPeer, managersFromStore, markNodeDown, registerNode } from './node-registry';
 import { TaskStatusBatcher } from './task-status-batcher';
 
@@ -75,13 +73,6 @@ interface WorkerSession {
   readonly id: string;
   readonly nodeId: string;
   readonly call: grpc.ServerWritableStream<SessionRequest__Output, SessionMessage>;
-  assignments: AssignmentsStream | undefined;
-}
-
-interface AssignmentsStream {
-  readonly session: WorkerSession;
-  readonly call: grpc.ServerWritableStream<AssignmentsRequest__Output, AssignmentsMessage>;
-  readonly state: NodeAssignments;
 }
 
 export interface DispatcherStats {
@@ -108,12 +99,12 @@ export class Dispatcher implements LogSource {
   private readonly now: () => number;
   private readonly sessionsByNode = new Map<string, WorkerSession>();
   private readonly sessionsById = new Map<string, WorkerSession>();
-  private readonly dirty = new Set<AssignmentsStream>();
   private readonly broker: LogBroker;
   private monitor: HeartbeatMonitor | undefined;
   private batcher: TaskStatusBatcher | undefined;
   private subscription: { close(): void } | undefined;
-  private flushScheduled = false;
+  private streams: AssignmentStreams | undefined;
+  private managersFlushScheduled = false;
   private managersDirty = false;
   private managersCache: ManagerPeer[] | undefined;
   /** The managers as last announced to the sessions. */
@@ -147,6 +138,7 @@ export class Dispatcher implements LogSource {
       onExpired: (nodeId) => this.nodeExpired(nodeId),
     });
     this.monitor = monitor;
+    this.streams = new AssignmentStreams(this.store, this.logger);
     this.batcher = new TaskStatusBatcher({
       store: this.store,
       logger: this.logger,
@@ -171,9 +163,10 @@ export class Dispatcher implements LogSource {
     this.batcher = undefined;
     this.subscription?.close();
     this.subscription = undefined;
-    this.dirty.clear();
     const reason = this.notLeader();
     for (const session of [...this.sessionsById.values()]) this.endSession(session, reason);
+    this.streams?.close();
+    this.streams = undefined;
     this.broker.close();
     this.logger.info('dispatcher stopped');
   }
@@ -189,12 +182,10 @@ export class Dispatcher implements LogSource {
   }
 
   stats(): DispatcherStats {
-    let streams = 0;
-    for (const s of this.sessionsById.values()) if (s.assignments) streams++;
     return {
       running: this.running,
       sessions: this.sessionsById.size,
-      assignmentStreams: streams,
+      assignmentStreams: this.streams?.size ?? 0,
       watchedNodes: this.monitor?.size ?? 0,
       statusReportsWritten: this.batcher?.counters.written ?? 0,
       statusReportsRefused: this.batcher?.counters.refused ?? 0,
@@ -260,7 +251,7 @@ export class Dispatcher implements LogSource {
         }
         const previous = this.sessionsByNode.get(nodeId);
         if (previous !== undefined) this.endSession(previous, new SessionInvalidError(previous.id));
-        const session: WorkerSession = { id: randomUUID(), nodeId, call, assignments: undefined };
+        const session: WorkerSession = { id: randomUUID(), nodeId, call };
         this.sessionsByNode.set(nodeId, session);
         this.sessionsById.set(session.id, session);
         this.monitor!.beat(nodeId, this.heartbeatPeriodMs());
@@ -302,7 +293,9 @@ export class Dispatcher implements LogSource {
   private endSession(session: WorkerSession, reason: Error): void {
     this.forgetSession(session);
     const status = grpcStatusOf(reason);
-    for (const call of [session.assignments?.call, session.call]) {
+    const assignments = this.streams?.callOf(session.nodeId);
+    this.streams?.detach(session.nodeId);
+    for (const call of [assignments, session.call]) {
       if (call !== undefined && !call.cancelled && call.writable) call.emit('error', status);
     }
   }
@@ -311,8 +304,7 @@ export class Dispatcher implements LogSource {
     if (this.sessionsById.get(session.id) !== session) return;
     this.sessionsById.delete(session.id);
     if (this.sessionsByNode.get(session.nodeId) === session) this.sessionsByNode.delete(session.nodeId);
-    if (session.assignments) this.dirty.delete(session.assignments);
-    session.assignments = undefined;
+    this.streams?.detach(session.nodeId);
     this.broker.sessionEnded(session.nodeId);
     this.logger.info({ node: session.nodeId, session: session.id }, 'session closed');
   }
@@ -345,9 +337,7 @@ export class Dispatcher implements LogSource {
 
   // --- assignments ----------------------------------------------------------------------------
 
-  private handleAssignments(
-    call: grpc.ServerWritableStream<AssignmentsRequest__Output, AssignmentsMessage>,
-  ): void {
+  private handleAssignments(call: AssignmentsCall): void {
     let session: WorkerSession;
     try {
       session = this.sessionOf(call, call.request);
@@ -355,77 +345,32 @@ export class Dispatcher implements LogSource {
       call.emit('error', grpcStatusOf(err));
       return;
     }
-    const previous = session.assignments;
-    if (previous !== undefined) {
-      this.dirty.delete(previous);
-      if (!previous.call.cancelled)
-        previous.call.emit('error', grpcStatusOf(new SessionInvalidError(session.id)));
-    }
-    const stream: AssignmentsStream = { session, call, state: new NodeAssignments(session.nodeId) };
-    session.assignments = stream;
-    const detach = () => {
-      this.dirty.delete(stream);
-      if (session.assignments === stream) session.assignments = undefined;
-    };
-    call.on('cancelled', detach);
-    call.on('error', detach);
-    // Synchronous from the view to the registration: no entry applies in between, so every later
-    // change reaches the stream through onStoreEvent.
-    const complete = this.store.view((tx) => stream.state.complete(tx));
-    for (const part of splitAssignments(complete)) call.write(part);
-    this.logger.debug({ node: session.nodeId, tasks: stream.state.taskCount }, 'assignments stream opened');
-  }
-
-  private streamOf(nodeId: string): AssignmentsStream | undefined {
-    return this.sessionsByNode.get(nodeId)?.assignments;
+    const replaced = this.streams!.open(session.nodeId, call);
+    if (replaced !== undefined && !replaced.cancelled)
+      replaced.emit('error', grpcStatusOf(new SessionInvalidError(session.id)));
   }
 
   private onStoreEvent(event: StoreEventOf<'tasks' | 'nodes' | 'secrets' | 'configs'>): void {
+    const streams = this.streams;
+    if (streams === undefined) return;
     switch (event.type) {
       case 'commit':
-        if (this.dirty.size > 0 || this.managersDirty) this.scheduleFlush();
+        streams.committed();
+        if (this.managersDirty) this.scheduleManagersAnnouncement();
         return;
       case 'restored':
+        streams.resync();
         this.managersDirty = true;
-        for (const session of this.sessionsById.values()) {
-          const stream = session.assignments;
-          if (!stream) continue;
-          for (const part of splitAssignments(this.store.view((tx) => stream.state.complete(tx))))
-            stream.call.write(part);
-        }
-        this.scheduleFlush();
+        this.scheduleManagersAnnouncement();
         return;
     }
     switch (event.table) {
-      case 'tasks': {
-        const id = event.object.meta!.id;
-        const next = event.type === 'delete' ? undefined : event.object;
-        const nodeId = event.object.nodeId;
-        const oldNodeId = event.old?.nodeId;
-        const stream = nodeId === '' ? undefined : this.streamOf(nodeId);
-        if (stream) {
-          stream.state.taskChanged(id, next);
-          if (stream.state.hasPending) this.dirty.add(stream);
-        }
-        if (oldNodeId !== undefined && oldNodeId !== '' && oldNodeId !== nodeId) {
-          const former = this.streamOf(oldNodeId);
-          if (former) {
-            former.state.taskChanged(id, undefined);
-            if (former.state.hasPending) this.dirty.add(former);
-          }
-        }
+      case 'tasks':
+        streams.taskChanged(event);
         return;
-      }
       case 'secrets':
       case 'configs':
-        if (event.type !== 'update') return;
-        for (const session of this.sessionsById.values()) {
-          const stream = session.assignments;
-          if (!stream) continue;
-          if (event.table === 'secrets') stream.state.secretChanged(event.object);
-          else stream.state.configChanged(event.object);
-          if (stream.state.hasPending) this.dirty.add(stream);
-        }
+        streams.fileChanged(event);
         return;
       case 'nodes': {
         const node = event.object;
@@ -445,35 +390,20 @@ export class Dispatcher implements LogSource {
     }
   }
 
-  /** Sends what changed, coalescing the entries that applied in the same turn of the event loop. */
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
+  /** Tells every session the new managers, if what agents care about (addresses, leader) changed. */
+  private scheduleManagersAnnouncement(): void {
+    if (this.managersFlushScheduled) return;
+    this.managersFlushScheduled = true;
     setImmediate(() => {
-      this.flushScheduled = false;
-      if (!this.running) return;
-      if (this.dirty.size > 0) {
-        const streams = [...this.dirty];
-        this.dirty.clear();
-        this.store.view((tx) => {
-          for (const stream of streams) {
-            if (stream.call.cancelled || stream.session.assignments !== stream) continue;
-            const message = stream.state.takeChanges(tx);
-            if (message) for (const part of splitAssignments(message)) stream.call.write(part);
-          }
-        });
-      }
-      if (this.managersDirty) {
-        this.managersDirty = false;
-        // Manager nodes change often (status, description); agents only care about addresses and leader.
-        const before = JSON.stringify(this.managersCache ?? this.announcedManagers);
-        this.managersCache = undefined;
-        const after = JSON.stringify(this.managers());
-        this.announcedManagers = this.managersCache;
-        if (before !== after)
-          for (const session of this.sessionsById.values())
-            session.call.write(this.sessionMessage(session, []));
-      }
+      this.managersFlushScheduled = false;
+      if (!this.running || !this.managersDirty) return;
+      this.managersDirty = false;
+      const before = JSON.stringify(this.managersCache ?? this.announcedManagers);
+      this.managersCache = undefined;
+      const after = JSON.stringify(this.managers());
+      this.announcedManagers = this.managersCache;
+      if (before === after) return;
+      for (const session of this.sessionsById.values()) session.call.write(this.sessionMessage(session, []));
     });
   }
 

@@ -48,14 +48,14 @@ describe('hollow nodes', () => {
     const served = await startTestDispatcher(store, { heartbeatPeriodMs: 250, statusBatchDelayMs: 10 });
     cleanups.push(() => served.kill());
     hollow = await startHollowNodes({ count: 40, managers: [served.addr], insecureIdentity: true });
-    await eventually(() => nodesIn(store, 'NODE_STATE_READY').length === 40, '40 nodes ready');
+    await eventually(() => nodesIn(store, 'NODE_STATE_READY').length === 40, '40 nodes ready', 25_000);
     await store.batch(async (batch) => {
       for (let i = 0; i < 200; i++)
         await batch.update((tx) =>
           tx.tasks.create(assignedTask(`t-${i}`, `hollow-${i % 40}`, { slot: i + 1 })),
         );
     });
-    await eventually(() => states(store, 'TASK_STATE_RUNNING') === 200, '200 tasks running');
+    await eventually(() => states(store, 'TASK_STATE_RUNNING') === 200, '200 tasks running', 25_000);
     expect(hollow.engine.size).toBe(200);
 
     await hollow.kill(['hollow-3', 'hollow-7']);
