@@ -76,7 +76,12 @@ export class NodeServer {
     const port = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(listenAddr, credentials, (err, boundPort) => {
         if (err) {
-          reject(new NodeServerListenError(`cannot listen on ${listenAddr}: ${err.message}`, { cause: err }));
+          const reason = /EADDRINUSE/.test(err.message)
+            ? 'the address is already in use'
+            : /EADDRNOTAVAIL/.test(err.message)
+              ? 'no interface has this address'
+              : err.message;
+          reject(new NodeServerListenError(`cannot listen on ${listenAddr}: ${reason}`, { cause: err }));
         } else resolve(boundPort);
       });
     });

@@ -41,24 +41,29 @@ export function spawnDetachedDaemon(dataDir: string): { pid: number; exited: Pro
   }
 }
 
-async function logTail(file: string, lines = 5): Promise<string> {
+/** Why the daemon died, from its log: its own one-line error when it printed one, else the last lines. */
+async function failureFromLog(file: string, lines = 3): Promise<string> {
+  let text: string;
   try {
-    const text = await readFile(file, 'utf8');
-    const last = text.trimEnd().split('\n').slice(-lines);
-    // pino lines are JSON: keep just the message and error of each.
-    return last
-      .map((line) => {
-        try {
-          const entry = JSON.parse(line) as { msg?: string; err?: { message?: string } };
-          return [entry.msg, entry.err?.message].filter(Boolean).join(': ');
-        } catch {
-          return line;
-        }
-      })
-      .join(' | ');
+    text = await readFile(file, 'utf8');
   } catch {
     return '';
   }
+  const all = text.trimEnd().split('\n');
+  const own = all.filter((line) => line.startsWith('orch: ')).pop();
+  if (own) return own.slice('orch: '.length);
+  // pino lines are JSON: keep just the message and error of each.
+  return all
+    .slice(-lines)
+    .map((line) => {
+      try {
+        const entry = JSON.parse(line) as { msg?: string; err?: { message?: string } };
+        return [entry.msg, entry.err?.message].filter(Boolean).join(': ');
+      } catch {
+        return line;
+      }
+    })
+    .join(' | ');
 }
 
 export interface WaitReadyOptions {
@@ -85,7 +90,7 @@ export async function waitForDaemonReady(
   try {
     for (;;) {
       if (exitCode !== undefined) {
-        const tail = await logTail(layout.logFile);
+        const tail = await failureFromLog(layout.logFile);
         throw new DaemonStartError(
           `the node daemon exited (code ${exitCode}) before it was ready${tail ? `: ${tail}` : ''} (log: ${layout.logFile})`,
         );
