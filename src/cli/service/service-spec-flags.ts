@@ -47,6 +47,14 @@ export interface CommonSpecOptions {
   updateOrder?: string;
   updateMonitor?: string;
   updateMaxFailureRatio?: string;
+  healthCmd?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthRetries?: string;
+  healthStartPeriod?: string;
+  /** false with --no-healthcheck (commander's negatable flag). */
+  healthcheck?: boolean;
+  endpointMode?: string;
 }
 
 export interface CreateSpecOptions extends CommonSpecOptions {
@@ -60,6 +68,7 @@ export interface CreateSpecOptions extends CommonSpecOptions {
   containerLabel?: string[];
   mount?: string[];
   publish?: string[];
+  network?: string[];
 }
 
 export function addCommonSpecOptions(command: Command): Command {
@@ -92,7 +101,14 @@ export function addCommonSpecOptions(command: Command): Command {
     .option('--update-failure-action <action>', 'action on update failure (pause, continue, rollback)')
     .option('--update-order <order>', 'update order (start-first, stop-first)')
     .option('--update-monitor <duration>', 'duration after each task update to monitor for failure')
-    .option('--update-max-failure-ratio <ratio>', 'failure rate to tolerate during an update');
+    .option('--update-max-failure-ratio <ratio>', 'failure rate to tolerate during an update')
+    .option('--health-cmd <command>', 'command to run to check health (run by the shell)')
+    .option('--health-interval <duration>', 'time between running the check')
+    .option('--health-timeout <duration>', 'maximum time to allow one check to run')
+    .option('--health-retries <n>', 'consecutive failures needed to report unhealthy')
+    .option('--health-start-period <duration>', 'start period during which failures do not count')
+    .option('--no-healthcheck', 'disable any container-specified HEALTHCHECK')
+    .option('--endpoint-mode <mode>', 'endpoint mode (vip or dnsrr)');
 }
 
 export function addCreateSpecOptions(command: Command): Command {
@@ -111,7 +127,8 @@ export function addCreateSpecOptions(command: Command): Command {
         '-p, --publish <port>',
         'publish a port as a node port (8080:80 or published=8080,target=80)',
         collect,
-      ),
+      )
+      .option('--network <network>', 'attach the service to a network', collect),
   );
 }
 
@@ -148,6 +165,7 @@ export function specFromCreateOptions(
       ),
     },
     ...(ports.length > 0 ? { endpoint: { mode: 'RESOLUTION_MODE_VIP', ports } } : {}),
+    networks: (o.network ?? []).map((target) => ({ target: target.trim() })),
   };
   if (mode === 'replicated') {
     spec.mode = 'replicated';
@@ -240,6 +258,14 @@ export function applyCommonOptions(
   if (o.entrypoint !== undefined) c.command = o.entrypoint.trim() ? o.entrypoint.trim().split(/\s+/) : [];
   if (o.tty !== undefined) c.tty = o.tty;
   applyUpdateConfigOptions(spec, o);
+  applyHealthOptions(spec, o);
+  if (o.endpointMode !== undefined) {
+    const mode = parseChoice(o.endpointMode, '--endpoint-mode', ['vip', 'dnsrr'] as const);
+    spec.endpoint = {
+      ...(spec.endpoint ?? { ports: [] }),
+      mode: mode === 'dnsrr' ? 'RESOLUTION_MODE_DNSRR' : 'RESOLUTION_MODE_VIP',
+    };
+  }
 }
 
 function applyUpdateConfigOptions(spec: SpecDraft, o: CommonSpecOptions): void {
@@ -289,4 +315,28 @@ function applyUpdateConfigOptions(spec: SpecDraft, o: CommonSpecOptions): void {
     config.maxFailureRatio = ratio;
   }
   spec.updateConfig = config;
+}
+
+/** `--health-*` and `--no-healthcheck`, like docker's: the command runs through the shell (CMD-SHELL). */
+function applyHealthOptions(spec: SpecDraft, o: CommonSpecOptions): void {
+  const c = spec.container!;
+  const given = [o.healthCmd, o.healthInterval, o.healthTimeout, o.healthRetries, o.healthStartPeriod];
+  if (o.healthcheck === false) {
+    if (given.some((v) => v !== undefined)) {
+      throw new SpecError('--no-healthcheck', 'conflicts with the --health-* options');
+    }
+    c.healthcheck = { test: ['NONE'] };
+    return;
+  }
+  if (given.every((v) => v === undefined)) return;
+  const health = { ...(c.healthcheck ?? {}) };
+  if (o.healthCmd !== undefined) health.test = o.healthCmd.trim() ? ['CMD-SHELL', o.healthCmd] : [];
+  if (o.healthInterval !== undefined)
+    health.intervalMs = parseDurationMs(o.healthInterval, '--health-interval');
+  if (o.healthTimeout !== undefined) health.timeoutMs = parseDurationMs(o.healthTimeout, '--health-timeout');
+  if (o.healthRetries !== undefined) health.retries = parseCount(o.healthRetries, '--health-retries');
+  if (o.healthStartPeriod !== undefined) {
+    health.startPeriodMs = parseDurationMs(o.healthStartPeriod, '--health-start-period');
+  }
+  c.healthcheck = health;
 }

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { Service__Output } from '../../api/gen/types/orch/objects/Service';
 import { parseConstraint, parseScaleArgument, parseSpreadPreference, SpecError } from '../../manager/spec';
 import type { ControlApiClient } from '../control-client';
+import { UserError } from '../errors';
 import { action, type CliContext, collect, forEachArgument, parseKeyValue, withClient } from '../flags';
 import { showConvergence } from '../progress';
 import { parseEnv, parseMount, parsePublish, publishKey } from './service-flag-parsers';
@@ -100,6 +101,29 @@ export function registerServiceWriteCommands(service: Command, ctx: CliContext):
       });
     }),
   );
+
+  service
+    .command('rollback')
+    .description("Revert changes to a service's configuration")
+    .argument('<service>')
+    .option('-d, --detach', 'exit immediately instead of waiting for the service to converge')
+    .option('-q, --quiet', 'suppress progress output')
+    .action(
+      action(async (ref: string, opts: DetachOptions, cmd: Command) => {
+        await withClient(ctx, cmd, async (client) => {
+          const current = await client.getService(ref);
+          if (!current.previousSpec)
+            throw new UserError(`service ${ref} has no previous spec to roll back to`);
+          const rolledBack = await client.updateService(
+            current.meta!.id,
+            current.meta!.version,
+            current.previousSpec,
+          );
+          ctx.out(`${ref}\nrollback: manually requested rollback\n`);
+          await converge(ctx, client, rolledBack, opts, current);
+        });
+      }),
+    );
 
   service
     .command('scale')

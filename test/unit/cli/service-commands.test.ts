@@ -310,6 +310,53 @@ describe('orch service', () => {
     expect(stored('web')!.spec?.endpoint?.ports).toEqual([]);
   });
 
+  it('create -d sets the health check, networks and endpoint mode like docker', async () => {
+    const { code, stderr } = await orch(
+      'service',
+      'create',
+      '-d',
+      '--name',
+      'web',
+      '--health-cmd',
+      'wget -q -O- localhost',
+      '--health-interval',
+      '10s',
+      '--health-retries',
+      '3',
+      '--network',
+      'backend',
+      '--endpoint-mode',
+      'dnsrr',
+      'orch/busybox',
+    );
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stored('web')!.spec).toMatchObject({
+      container: {
+        healthcheck: { test: ['CMD-SHELL', 'wget -q -O- localhost'], intervalMs: 10_000, retries: 3 },
+      },
+      networks: [{ target: 'backend' }],
+      endpoint: { mode: 'RESOLUTION_MODE_DNSRR' },
+    });
+    await orch('service', 'update', '-d', '--no-healthcheck', 'web');
+    expect(stored('web')!.spec?.container?.healthcheck?.test).toEqual(['NONE']);
+    expect(
+      (await orch('service', 'update', '-d', '--no-healthcheck', '--health-retries', '2', 'web')).stderr,
+    ).toBe('orch: --no-healthcheck: conflicts with the --health-* options\n');
+  });
+
+  it('rollback -d restores the previous spec, and says when there is none', async () => {
+    await f.client.createService(webSpec());
+    expect((await orch('service', 'rollback', '-d', 'web')).stderr).toBe(
+      'orch: service web has no previous spec to roll back to\n',
+    );
+    await orch('service', 'update', '-d', '--image', 'orch/busybox:2', 'web');
+    const { code, stdout } = await orch('service', 'rollback', '-d', 'web');
+    expect(code).toBe(0);
+    expect(stdout).toBe('web\nrollback: manually requested rollback\n');
+    expect(stored('web')!.spec?.container?.image).toBe('orch/busybox:latest');
+  });
+
   it('scale -d sets replicas for each NAME=N, and checks every argument before scaling any', async () => {
     await f.client.createService(webSpec());
     await f.client.createService(webSpec({ name: 'api' }));
