@@ -45,7 +45,7 @@ describe('hollow nodes', () => {
   });
 
   it('runs many nodes in one process, runs their tasks and goes DOWN when killed (test identities)', async () => {
-    const served = await startTestDispatcher(store, { heartbeatPeriodMs: 250, statusBatchDelayMs: 10 });
+    const served = await startTestDispatcher(store, { heartbeatPeriodMs: 500, statusBatchDelayMs: 10 });
     cleanups.push(() => served.kill());
     hollow = await startHollowNodes({ count: 40, managers: [served.addr], insecureIdentity: true });
     await eventually(() => nodesIn(store, 'NODE_STATE_READY').length === 40, '40 nodes ready', 25_000);
@@ -59,8 +59,10 @@ describe('hollow nodes', () => {
     expect(hollow.engine.size).toBe(200);
 
     await hollow.kill(['hollow-3', 'hollow-7']);
-    await eventually(() => nodesIn(store, 'NODE_STATE_DOWN').length === 2, 'two nodes down');
-    expect(nodesIn(store, 'NODE_STATE_DOWN').sort()).toEqual(['hollow-3', 'hollow-7']);
+    const down = (id: string) => nodesIn(store, 'NODE_STATE_DOWN').includes(id);
+    await eventually(() => down('hollow-3') && down('hollow-7'), 'the killed nodes down', 25_000);
+    // The survivors are (still, or again after a slow moment) ready.
+    await eventually(() => nodesIn(store, 'NODE_STATE_READY').length === 38, '38 nodes ready', 25_000);
   });
 
   it('joins each node through the CA and holds its session over mutual TLS', async () => {

@@ -211,12 +211,13 @@ describe('dispatcher', () => {
 
   describe('heartbeats', () => {
     it('keeps a node READY while it beats and marks it DOWN after 3 missed periods', async () => {
-      await restartDispatcher({ heartbeatPeriodMs: 100 });
+      await restartDispatcher({ heartbeatPeriodMs: 200 });
       const { c, s } = await session('node-a');
       const ended = new Promise<grpc.ServiceError>((resolve) => s.call.on('error', resolve));
-      // Beat for well over 3 periods: the node stays up.
-      for (let i = 0; i < 20; i++) {
-        expect(await heartbeat(c, s.sessionId)).toBe(100);
+      // Beat for well over 3 periods (600 ms): the node stays up.
+      const until = Date.now() + 1_000;
+      while (Date.now() < until) {
+        expect(await heartbeat(c, s.sessionId)).toBe(200);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       expect(node(store, 'node-a')!.status!.state).toBe('NODE_STATE_READY');
