@@ -178,6 +178,14 @@ export class ControlApiClient {
     const e = err as Partial<grpc.ServiceError>;
     if (typeof e.code !== 'number') return err instanceof Error ? err : new Error(String(err));
     const name = String(e.metadata?.get(ERROR_NAME_METADATA_KEY)[0] ?? '');
+    if (e.code === grpc.status.UNAVAILABLE && !name && /EACCES|EPERM/.test(e.details ?? '')) {
+      return new ControlCallError(
+        `permission denied on ${this.socketPath}: run orch as the user that started the node (or as root)`,
+        e.code,
+        '',
+        { cause: err },
+      );
+    }
     if (e.code === grpc.status.UNAVAILABLE && !name && this.nodeNotRunning(e.details ?? '')) {
       return new ControlCallError(
         `no node is running with data dir ${this.dataDir}: start one with 'orch init' or 'orch daemon'`,
