@@ -121,7 +121,13 @@ async function init(options: InitOptions): Promise<void> {
 
 /** Removes what a failed init or join wrote, so the command can simply be run again. */
 export async function eraseNode(layout: ReturnType<typeof dataDirLayout>): Promise<void> {
-  for (const path of [layout.nodeStateFile, layout.certificatesDir, layout.raftDir, layout.bootstrapFile]) {
+  for (const path of [
+    layout.nodeStateFile,
+    layout.certificatesDir,
+    layout.raftDir,
+    layout.bootstrapFile,
+    layout.managerListFile,
+  ]) {
     await rm(path, { recursive: true, force: true });
   }
 }

@@ -30,6 +30,8 @@ export interface DataDirLayout {
   logFile: string;
   /** The running daemon's PID. */
   pidFile: string;
+  /** The managers the agent last heard of (kept across restarts). */
+  managerListFile: string;
   /** The new cluster's first objects (root CA key included, mode 0600) until the first manager stored them. */
   bootstrapFile: string;
 }
@@ -44,5 +46,6 @@ export function dataDirLayout(root: string): DataDirLayout {
     logFile: join(root, 'orch.log'),
     pidFile: join(root, 'orch.pid'),
     bootstrapFile: join(root, 'bootstrap.json'),
+    managerListFile: join(root, 'managers.json'),
   };
 }

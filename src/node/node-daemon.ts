@@ -4,7 +4,6 @@
 // role changes: a demoted manager stops Raft and goes on as a worker; a node whose renewed
 // certificate says "manager" starts Raft as a learner. It never binds an address it was not given.
 import { chmod, mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { Agent } from '../agent';
@@ -332,7 +331,7 @@ export class NodeDaemon {
       clientOptions: NODE_CHANNEL_OPTIONS,
       addr: this.state.advertiseAddr,
       logger: this.logger,
-      managerListFile: join(this.layout.root, 'managers.json'),
+      managerListFile: this.layout.managerListFile,
     });
     this.agent.start();
   }
@@ -366,13 +365,18 @@ export class NodeDaemon {
     );
   }
 
-  /** Keeps node.json's manager list current (from Raft's members), so a restart can reach one. */
+  /**
+   * Keeps node.json's manager list current, so renewals and a restart reach a manager that exists:
+   * from Raft's members on a manager, from the agent's session (the dispatcher's list) on a worker.
+   */
   private async refreshManagerList(): Promise<void> {
+    if (this.closing) return;
     const raft = this.manager?.raft;
-    if (!raft || this.closing) return;
-    const addresses = [...raft.memberList().values()]
-      .map((m) => m.meta?.nodeAddr)
-      .filter((a): a is string => typeof a === 'string' && a !== '');
+    const addresses = (
+      raft
+        ? [...raft.memberList().values()].map((m) => m.meta?.nodeAddr)
+        : [...(this.agent?.managerAddresses ?? [])]
+    ).filter((a): a is string => typeof a === 'string' && a !== '');
     if (addresses.length === 0) return;
     const sorted = [...new Set(addresses)].sort();
     if (sorted.join(',') === [...this.state.managers].sort().join(',')) return;
@@ -502,6 +506,7 @@ export class NodeDaemon {
         this.layout.certificatesDir,
         this.layout.raftDir,
         this.layout.bootstrapFile,
+        this.layout.managerListFile,
       ]) {
         await rm(path, { recursive: true, force: true });
       }
