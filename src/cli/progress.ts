@@ -267,6 +267,8 @@ class ProgressDisplay {
   private readonly printed = new Map<number, string>();
   /** The first word after `verify:` last printed (non-TTY prints each verify phase once). */
   private lastPhase = '';
+  /** The frame on screen (terminal): an identical one is not redrawn. */
+  private lastFrame = '';
 
   constructor(private readonly ctx: CliContext) {}
 
@@ -274,6 +276,9 @@ class ProgressDisplay {
   show(lines: readonly string[], status: string): void {
     if (this.ctx.isTTY) {
       const all = status ? [...lines, status] : lines;
+      const text = all.join('\n');
+      if (this.drawn > 0 && text === this.lastFrame) return;
+      this.lastFrame = text;
       const up = this.drawn > 0 ? `\x1b[${this.drawn}A\x1b[J` : '';
       this.ctx.out(up + all.map((l) => `${l}\n`).join(''));
       this.drawn = all.length;
