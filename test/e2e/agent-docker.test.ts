@@ -61,7 +61,7 @@ describeDocker('agent and dispatcher with the Docker executor', () => {
             name: 'e2e-agent',
             container: {
               image: TEST_IMAGE,
-              args: ['sleep', '300'],
+              args: ['sh', '-c', 'echo ready on $(hostname); exec sleep 300'],
               pullPolicy: 'PULL_POLICY_NEVER',
               stopGracePeriodMs: 1_000,
             },
@@ -84,6 +84,12 @@ describeDocker('agent and dispatcher with the Docker executor', () => {
       expect(inspected.Config.Labels['orch.task.id']).toBe(id);
     }
     expect((await engine.listNodeContainers(nodeId)).length).toBe(2);
+
+    // `orch service logs`: the dispatcher asks the agent, which reads the containers' logs.
+    const lines: string[] = [];
+    for await (const m of served.dispatcher.logs({ serviceIds: ['svc-e2e'] }))
+      lines.push(`${m.taskId} ${m.line}`);
+    for (const id of ids) expect(lines.some((l) => l.startsWith(`${id} ready on `))).toBe(true);
 
     await store.update((tx) => {
       for (const id of ids) tx.tasks.update({ ...tx.tasks.get(id)!, desiredState: 'TASK_STATE_SHUTDOWN' });

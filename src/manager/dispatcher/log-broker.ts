@@ -151,6 +151,15 @@ export class LogBroker implements LogSource {
     }
   }
 
+  private static matches(selector: LogSelector, task: Task): boolean {
+    return (
+      task.nodeId !== '' &&
+      (selector.taskIds === undefined || selector.taskIds.includes(task.meta!.id)) &&
+      (selector.serviceIds === undefined || selector.serviceIds.includes(task.serviceId)) &&
+      (selector.nodeIds === undefined || selector.nodeIds.includes(task.nodeId))
+    );
+  }
+
   private selectTasks(selector: LogSelector): Task[] {
     return this.store.view((tx) => {
       let tasks: Task[];
@@ -161,19 +170,44 @@ export class LogBroker implements LogSource {
       else if (selector.nodeIds !== undefined)
         tasks = selector.nodeIds.flatMap((id) => tx.tasks.findByNode(id));
       else tasks = [];
-      return tasks.filter(
-        (t) =>
-          t.nodeId !== '' &&
-          (selector.serviceIds === undefined || selector.serviceIds.includes(t.serviceId)) &&
-          (selector.nodeIds === undefined || selector.nodeIds.includes(t.nodeId)),
-      );
+      return tasks.filter((t) => LogBroker.matches(selector, t));
     });
   }
 
   private async *iterate(selector: LogSelector, options: LogRequestOptions): AsyncGenerator<TaskLogMessage> {
     const subscription = new Subscription(randomUUID(), options);
     const byNode = new Map<string, string[]>();
+    const known = new Set<string>();
+    const request = (nodeId: string, taskIds: string[]) => {
+      subscription.pendingNodes.add(nodeId);
+      const sent = this.send(nodeId, {
+        id: subscription.id,
+        taskIds,
+        follow: options.follow ?? false,
+        tail: options.tail ?? -1,
+        sinceMs: options.sinceMs ?? 0,
+        timestamps: options.timestamps ?? false,
+      });
+      if (!sent) subscription.nodeDone(nodeId, 'the node is not connected');
+    };
+    // Following a service or a node also follows the tasks that start running later, as
+    // `docker service logs -f` does; it then ends only when the subscriber stops reading.
+    const followNew = options.follow === true && selector.taskIds === undefined;
+    const watch = followNew
+      ? this.store.subscribe(
+          (event) => {
+            if (event.type === 'delete' || event.type === 'commit' || event.type === 'restored') return;
+            const task = event.object;
+            if (task.status?.state !== 'TASK_STATE_RUNNING' || known.has(task.meta!.id)) return;
+            if (!LogBroker.matches(selector, task)) return;
+            known.add(task.meta!.id);
+            request(task.nodeId, [task.meta!.id]);
+          },
+          { tables: ['tasks'] },
+        )
+      : undefined;
     for (const task of this.selectTasks(selector)) {
+      known.add(task.meta!.id);
       const ids = byNode.get(task.nodeId) ?? [];
       ids.push(task.meta!.id);
       byNode.set(task.nodeId, ids);
@@ -182,18 +216,7 @@ export class LogBroker implements LogSource {
     const onAbort = () => subscription.notify();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      for (const [nodeId, taskIds] of byNode) {
-        subscription.pendingNodes.add(nodeId);
-        const sent = this.send(nodeId, {
-          id: subscription.id,
-          taskIds,
-          follow: options.follow ?? false,
-          tail: options.tail ?? -1,
-          sinceMs: options.sinceMs ?? 0,
-          timestamps: options.timestamps ?? false,
-        });
-        if (!sent) subscription.nodeDone(nodeId, 'the node is not connected');
-      }
+      for (const [nodeId, taskIds] of byNode) request(nodeId, taskIds);
       this.logger.debug({ subscription: subscription.id, nodes: byNode.size }, 'log subscription started');
       while (!options.signal?.aborted) {
         if (subscription.queue.length > 0) {
@@ -202,13 +225,14 @@ export class LogBroker implements LogSource {
           yield* batch;
           continue;
         }
-        if (subscription.pendingNodes.size === 0) return;
+        if (subscription.pendingNodes.size === 0 && !followNew) return;
         await new Promise<void>((resolve) => {
           subscription.wake = resolve;
         });
       }
     } finally {
       subscription.ended = true;
+      watch?.close();
       options.signal?.removeEventListener('abort', onAbort);
       this.subscriptions.delete(subscription.id);
       for (const flow of subscription.paused) flow.resume();

@@ -231,6 +231,29 @@ describe('agent', () => {
     expect(lines.every((l) => l.serviceId === 'svc-web' && l.line !== '')).toBe(true);
   });
 
+  it('follows the logs of a service, including tasks that start later, until the reader stops', async () => {
+    const served = await dispatcher();
+    await store.update((tx) => tx.tasks.create(assignedTask('t-1', 'node-a')));
+    agent('node-a', [served.addr]);
+    agent('node-b', [served.addr]);
+    await eventually(() => taskState(store, 't-1') === 'TASK_STATE_RUNNING', 't-1 running');
+    const abort = new AbortController();
+    const seen = new Set<string>();
+    const reading = (async () => {
+      for await (const line of served.dispatcher.logs(
+        { serviceIds: ['svc-web'] },
+        { follow: true, signal: abort.signal },
+      )) {
+        seen.add(`${line.nodeId}/${line.taskId}`);
+      }
+    })();
+    await eventually(() => seen.has('node-a/t-1'), 'lines of t-1');
+    await store.update((tx) => tx.tasks.create(assignedTask('t-2', 'node-b', { slot: 2 })));
+    await eventually(() => seen.has('node-b/t-2'), 'lines of t-2, started after the request');
+    abort.abort();
+    await reading;
+  });
+
   it('marks its node DOWN when it stops beating', async () => {
     const served = await dispatcher({ heartbeatPeriodMs: 50 });
     const a = agent('node-a', [served.addr]);
