@@ -207,7 +207,6 @@ export class TcpIngress {
     this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (client) =>
       this.accept(client),
     );
-    this.server.on('error', (err) => this.logger.warn({ err }, 'tcp ingress server error'));
     this.stats.liveBytes = () => {
       let bytesIn = 0;
       let bytesOut = 0;
@@ -245,6 +244,8 @@ export class TcpIngress {
       this.server.once('error', onError);
       this.server.listen({ host: address, port, exclusive: true }, () => {
         this.server.removeListener('error', onError);
+        // After listening, errors are accept failures (e.g. EMFILE): the server keeps going.
+        this.server.on('error', (err) => this.logger.warn({ err }, 'tcp ingress accept error'));
         resolve();
       });
     });

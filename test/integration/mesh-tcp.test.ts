@@ -159,6 +159,13 @@ describe('routing mesh (TCP)', () => {
     await mesh.setBackends('svc', list);
 
     expect(countBy(await requests(20))).toEqual({ b0: 10, b2: 10 });
+    const states = (await registry.getSingleMetric('orch_mesh_backends')!.get()).values;
+    expect(Object.fromEntries(states.map((v) => [v.labels.state, v.value]))).toEqual({
+      healthy: 2,
+      unhealthy: 1,
+      draining: 0,
+    });
+    expect(states[0]!.labels).toMatchObject({ service: 'web', service_id: 'svc' });
 
     list[1]!.healthy = true;
     await mesh.setBackends('svc', list);
