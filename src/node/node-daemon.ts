@@ -27,6 +27,7 @@ import {
   controlServiceDefinition,
   createControlHandlers,
   createWorkerControlHandlers,
+  dispatcherLogSource,
 } from '../manager/controlapi';
 import { DISPATCHER_SERVICE, Dispatcher, dispatcherServiceDefinition } from '../manager/dispatcher';
 import { startLeaderLoops } from '../manager/loops';
@@ -231,13 +232,6 @@ export class NodeDaemon {
     this.manager = manager;
     this.server.implement(CA_SERVICE_NAME, manager.caServiceHandlers());
     this.server.implement(FORWARDING_SERVICE_NAME, manager.forwardingHandlers());
-    const control = createControlHandlers({
-      store: manager.store,
-      ops: createClusterOps(manager),
-      logger: this.logger,
-    }) as unknown as grpc.UntypedServiceImplementation;
-    this.server.implement(CONTROL_SERVICE_NAME, control);
-    this.localServer.implement(CONTROL_SERVICE_NAME, control);
     const dispatcher = new Dispatcher({
       store: manager.store,
       logger: this.logger,
@@ -248,6 +242,15 @@ export class NodeDaemon {
       DISPATCHER_SERVICE,
       dispatcher.handlers() as unknown as grpc.UntypedServiceImplementation,
     );
+    const control = createControlHandlers({
+      store: manager.store,
+      ops: createClusterOps(manager),
+      logger: this.logger,
+      // Task logs come through the leader's dispatcher (the agents' sessions are with it).
+      logSource: dispatcherLogSource(dispatcher, { store: manager.store, logger: this.logger }),
+    }) as unknown as grpc.UntypedServiceImplementation;
+    this.server.implement(CONTROL_SERVICE_NAME, control);
+    this.localServer.implement(CONTROL_SERVICE_NAME, control);
     manager.registerLeaderLoop('dispatcher', () => ({
       async run(signal) {
         dispatcher.start();
