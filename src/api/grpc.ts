@@ -3,18 +3,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { fromJSON, type Options } from '@grpc/proto-loader';
 import { descriptorJson } from './gen/descriptor';
-import type { ProtoGrpcType as CAProto } from './gen/types/ca';
-import type { ProtoGrpcType as ControlProto } from './gen/types/control';
-import type { ProtoGrpcType as ObjectsProto } from './gen/types/objects';
-import type { ProtoGrpcType as RaftProto } from './gen/types/raft';
-import type { ProtoGrpcType as StoreProto } from './gen/types/store';
+import type { Protos } from './gen/protos';
 
 /** Must match the flags scripts/gen-proto.mjs passes to proto-loader-gen-types. */
 export const LOADER_OPTIONS: Options = { longs: Number, enums: String, defaults: true, oneofs: true };
-
-type Protos = {
-  orch: CAProto['orch'] & ControlProto['orch'] & ObjectsProto['orch'] & RaftProto['orch'] & StoreProto['orch'];
-};
 
 let loaded: Protos | undefined;
 
