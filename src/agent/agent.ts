@@ -219,7 +219,11 @@ export class Agent {
     for (const subscription of message.logSubscriptions) this.publisher.handle(subscription, session);
   }
 
-  /** Runs `fn` until it succeeds, retrying temporary executor errors; undefined if the agent closes first. */
+  /**
+   * Runs `fn` until it succeeds; undefined if the agent closes first. Any error is retried: an
+   * engine that answers with errors now (restarting, overloaded) is expected to recover, and the
+   * agent has nothing useful to do without knowing what the node already runs.
+   */
   private async untilDone<T>(fn: () => Promise<T>, what: string): Promise<T | undefined> {
     const backoff = new Backoff({ initialMs: 200, maxMs: 5_000 });
     while (!this.abort.signal.aborted) {
@@ -227,8 +231,8 @@ export class Agent {
         return await fn();
       } catch (err) {
         if (this.abort.signal.aborted) return undefined;
-        if (!isTemporary(err as Error)) throw err;
-        this.logger.warn({ err: (err as Error).message }, `${what} failed; retrying`);
+        const level = isTemporary(err as Error) ? 'warn' : 'error';
+        this.logger[level]({ err: (err as Error).message }, `${what} failed; retrying`);
         await sleep(backoff.next(), this.abort.signal);
       }
     }
