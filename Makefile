@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BIN := node_modules/.bin
 JEST_ARGS ?=
 
-.PHONY: all deps proto build lint engine image test sim bench-raft bench-mesh demo demo-down clean
+.PHONY: all deps proto build lint engine tools image test sim bench-raft bench-mesh demo demo-down clean
 
 all: build
 
@@ -33,10 +33,17 @@ engine:
 	@if [ "$$CI" = true ]; then scripts/docker-engine; \
 	else scripts/docker-engine || echo "make: WARNING: no Docker engine; Docker tests will be skipped" >&2; fi
 
+# Debian tools the tests drive for real: nft (the mesh's kernel fast path). Installed as root when missing.
+tools:
+	@if ! command -v nft >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null; \
+	  elif [ "$$CI" = true ]; then echo "make: nftables is missing and this is not root" >&2; exit 1; \
+	  else echo "make: WARNING: nftables missing; its tests will be skipped" >&2; fi; fi
+
 image: engine
 	@if docker info >/dev/null 2>&1; then scripts/build-image; fi
 
-test: lint image
+test: lint image tools
 	$(BIN)/jest --ci $(JEST_ARGS)
 
 # The deterministic Raft simulator, e.g. `make sim SEEDS=2000 FROM=1`.
