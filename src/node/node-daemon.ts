@@ -10,9 +10,7 @@ import { Agent } from '../agent';
 import { DockerExecutor, type Executor, HollowEngine, HollowExecutor } from '../agent/executor';
 import {
   Authorizer,
-  CA_SERVICE_NAME,
   CertificateRenewer,
-  caProtos,
   createNodeChannelCredentials,
   createNodeServerCredentials,
   NODE_CHANNEL_OPTIONS,
@@ -23,19 +21,8 @@ import {
   renewNodeCertificate,
   writeNodeTLSMaterial,
 } from '../manager/ca';
-import {
-  controlServiceDefinition,
-  createControlHandlers,
-  createWorkerControlHandlers,
-  dispatcherLogSource,
-} from '../manager/controlapi';
-import { DISPATCHER_SERVICE, Dispatcher, dispatcherServiceDefinition } from '../manager/dispatcher';
-import { startLeaderLoops } from '../manager/loops';
 import { Manager } from '../manager/manager';
 import { raftAddressFor } from '../manager/manager-addresses';
-import { createClusterOps } from '../manager/manager-cluster-ops';
-import { FORWARDING_SERVICE, FORWARDING_SERVICE_NAME } from '../manager/manager-forwarding';
-import { untilAborted } from '../manager/manager-loops';
 import { type DataDirLayout, dataDirLayout } from './data-dir';
 import {
   ADMIN_SERVICE,
@@ -48,6 +35,12 @@ import {
   type NodeStatusReport,
 } from './node-admin';
 import { readBootstrap, removeBootstrap } from './node-bootstrap';
+import {
+  type AttachedManagerServices,
+  attachManagerServices,
+  declareLocalControl,
+  declareManagerServices,
+} from './node-manager-services';
 import { acquirePidFile, releasePidFile } from './node-pid-file';
 import {
   createNodeRoleImplementation,
@@ -63,21 +56,11 @@ export interface NodeDaemonOptions {
   logger: Logger;
 }
 
-/** Another component (Control API, dispatcher) served on the node's server, per role. */
-export interface NodeServiceRegistration {
-  name: string;
-  definition: grpc.ServiceDefinition;
-  /** Implementation while this node is a manager (undefined: not served on managers). */
-  forManager?: (manager: Manager) => grpc.UntypedServiceImplementation;
-}
-
-const NOT_A_MANAGER = 'this node is not a manager; call a manager of the cluster';
-const CONTROL_SERVICE_NAME = 'orch.control.Control';
 const MANAGER_LIST_REFRESH_MS = 5000;
 
 export class NodeDaemon {
   private manager: Manager | undefined;
-  private dispatcher: Dispatcher | undefined;
+  private managerServices: AttachedManagerServices | undefined;
   private agent: Agent | undefined;
   private executor: Executor | undefined;
   private managerStarting: Promise<void> | undefined;
@@ -98,13 +81,9 @@ export class NodeDaemon {
     private readonly certificates: NodeCertificateProvider,
     private readonly server: NodeServer,
     private readonly logger: Logger,
-    private readonly services: readonly NodeServiceRegistration[],
   ) {
     this.localServer = new NodeServer(logger);
   }
-
-  /** Services other components add to every node's server (declared before it listens). */
-  static readonly extraServices: NodeServiceRegistration[] = [];
 
   static async start(options: NodeDaemonOptions): Promise<NodeDaemon> {
     const layout = dataDirLayout(options.dataDir);
@@ -125,7 +104,7 @@ export class NodeDaemon {
     const logger = options.logger.child({ node: state.nodeId });
     const certificates = new NodeCertificateProvider(material);
     const server = new NodeServer(logger);
-    const daemon = new NodeDaemon(layout, state, certificates, server, logger, NodeDaemon.extraServices);
+    const daemon = new NodeDaemon(layout, state, certificates, server, logger);
     try {
       await daemon.startServing();
       await daemon.startAdminSocket();
@@ -153,10 +132,7 @@ export class NodeDaemon {
       revoked: this.revocations,
       logger: this.logger,
     });
-    this.server.declare(CA_SERVICE_NAME, caProtos().CA.service, NOT_A_MANAGER);
-    this.server.declare(FORWARDING_SERVICE_NAME, FORWARDING_SERVICE, NOT_A_MANAGER);
-    this.server.declare(CONTROL_SERVICE_NAME, controlServiceDefinition(), NOT_A_MANAGER);
-    this.server.declare(DISPATCHER_SERVICE, dispatcherServiceDefinition(), NOT_A_MANAGER);
+    declareManagerServices(this.server);
     this.server.declare(NODE_ROLE_SERVICE_NAME, NODE_ROLE_SERVICE, 'the node is starting');
     this.server.implement(
       NODE_ROLE_SERVICE_NAME,
@@ -166,7 +142,6 @@ export class NodeDaemon {
         await this.renewer?.desiredRoleChanged(role);
       }),
     );
-    for (const service of this.services) this.server.declare(service.name, service.definition, NOT_A_MANAGER);
     await this.server.listen(
       this.state.listenAddr,
       createNodeServerCredentials({ certificates: this.certificates, authorizer }),
@@ -188,8 +163,7 @@ export class NodeDaemon {
         leave: (request) => this.leave(request),
       }),
     );
-    this.localServer.declare(CONTROL_SERVICE_NAME, controlServiceDefinition(), 'the node is starting');
-    this.localServer.implement(CONTROL_SERVICE_NAME, createWorkerControlHandlers() as never);
+    declareLocalControl(this.localServer);
     const socket = this.layout.controlSocket;
     await rm(socket, { force: true });
     await this.localServer.listen(`unix:${socket}`, grpc.ServerCredentials.createInsecure());
@@ -230,50 +204,11 @@ export class NodeDaemon {
       logger: this.logger,
     });
     this.manager = manager;
-    this.server.implement(CA_SERVICE_NAME, manager.caServiceHandlers());
-    this.server.implement(FORWARDING_SERVICE_NAME, manager.forwardingHandlers());
-    const dispatcher = new Dispatcher({
-      store: manager.store,
-      logger: this.logger,
-      leaderAddr: () => manager.leaderNodeAddress(),
-    });
-    this.dispatcher = dispatcher;
-    this.server.implement(
-      DISPATCHER_SERVICE,
-      dispatcher.handlers() as unknown as grpc.UntypedServiceImplementation,
+    this.managerServices = attachManagerServices(
+      manager,
+      { node: this.server, local: this.localServer },
+      this.logger,
     );
-    const control = createControlHandlers({
-      store: manager.store,
-      ops: createClusterOps(manager),
-      logger: this.logger,
-      // Task logs come through the leader's dispatcher (the agents' sessions are with it).
-      logSource: dispatcherLogSource(dispatcher, { store: manager.store, logger: this.logger }),
-    }) as unknown as grpc.UntypedServiceImplementation;
-    this.server.implement(CONTROL_SERVICE_NAME, control);
-    this.localServer.implement(CONTROL_SERVICE_NAME, control);
-    manager.registerLeaderLoop('dispatcher', () => ({
-      async run(signal) {
-        dispatcher.start();
-        try {
-          await untilAborted(signal);
-        } finally {
-          dispatcher.stop();
-        }
-      },
-    }));
-    manager.registerLeaderLoop('orchestration', (ctx) => ({
-      async run(signal) {
-        const loops = startLeaderLoops({ store: ctx.store, logger: ctx.logger });
-        try {
-          await untilAborted(signal);
-        } finally {
-          await loops.stop();
-        }
-      },
-    }));
-    for (const service of this.services) {
-      if (service.forManager) this.server.implement(service.name, service.forManager(manager));
-    }
     manager.on('demoted', () => void this.becomeWorker());
     manager.on('fatal', () => void this.close());
   }
@@ -283,14 +218,8 @@ export class NodeDaemon {
     const manager = this.manager;
     if (!manager || this.closing) return;
     this.manager = undefined;
-    this.server.implement(CA_SERVICE_NAME, undefined);
-    this.server.implement(FORWARDING_SERVICE_NAME, undefined);
-    this.server.implement(CONTROL_SERVICE_NAME, undefined);
-    this.server.implement(DISPATCHER_SERVICE, undefined);
-    this.localServer.implement(CONTROL_SERVICE_NAME, createWorkerControlHandlers() as never);
-    for (const service of this.services) this.server.implement(service.name, undefined);
-    this.dispatcher?.close();
-    this.dispatcher = undefined;
+    this.managerServices?.detach();
+    this.managerServices = undefined;
     await manager.stop({ transferLeadership: false });
     await rm(this.layout.raftDir, { recursive: true, force: true });
     this.state = { ...this.state, role: 'worker', initializedCluster: false };
@@ -491,7 +420,7 @@ export class NodeDaemon {
     await this.agent
       ?.close()
       .catch((err: unknown) => this.logger.warn({ err }, 'agent did not stop cleanly'));
-    this.dispatcher?.close();
+    this.managerServices?.detach();
     await this.managerStarting;
     const manager = this.manager;
     this.manager = undefined;
