@@ -309,13 +309,36 @@ export class NodeDaemon {
         ? [...raft.memberList().values()].map((m) => m.meta?.nodeAddr)
         : [...(this.agent?.managerAddresses ?? [])]
     ).filter((a): a is string => typeof a === 'string' && a !== '');
-    if (addresses.length === 0) return;
     const sorted = [...new Set(addresses)].sort();
-    if (sorted.join(',') === [...this.state.managers].sort().join(',')) return;
-    this.state = { ...this.state, managers: sorted };
+    const managersChanged =
+      sorted.length > 0 && sorted.join(',') !== [...this.state.managers].sort().join(',');
+    const raftTiming = this.clusterRaftTiming();
+    if (!managersChanged && raftTiming === undefined) return;
+    this.state = {
+      ...this.state,
+      ...(managersChanged ? { managers: sorted } : {}),
+      ...(raftTiming ? { raft: raftTiming } : {}),
+    };
+    if (raftTiming) {
+      this.logger.info({ raft: raftTiming }, "adopting the cluster's raft timing from the next start");
+    }
     await writeNodeState(this.layout.nodeStateFile, this.state).catch((err) =>
-      this.logger.warn({ err }, 'could not save the manager list'),
+      this.logger.warn({ err }, 'could not save the node state'),
     );
+  }
+
+  /**
+   * The cluster's Raft timing (`orch init --election-timeout`) when it differs from this node's: a
+   * joining manager starts Raft before it has the store, so it adopts the cluster's from its next start.
+   */
+  private clusterRaftTiming(): NodeState['raft'] | undefined {
+    const spec = this.manager?.store.view((tx) => tx.clusters.list()[0]?.spec?.raft);
+    if (!spec?.electionTick || !spec.heartbeatTick) return undefined;
+    const current = this.state.raft;
+    if (current.electionTicks === spec.electionTick && current.heartbeatTicks === spec.heartbeatTick) {
+      return undefined;
+    }
+    return { tickMs: current.tickMs, electionTicks: spec.electionTick, heartbeatTicks: spec.heartbeatTick };
   }
 
   /** The running Manager (undefined on a worker). */
