@@ -4,6 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { StoreError } from '../../store';
+import { AllocatorError } from '../allocator';
 import { SpecError } from '../spec';
 import { ControlError } from './control-errors';
 
@@ -23,6 +24,9 @@ const CODE_BY_NAME: Readonly<Record<string, grpc.status>> = {
   StoreClosedError: grpc.status.UNAVAILABLE,
   // spec validation
   SpecError: grpc.status.INVALID_ARGUMENT,
+  // allocator rules the Control API enforces (published ports)
+  PublishedPortConflictError: grpc.status.ALREADY_EXISTS,
+  PortRangeExhaustedError: grpc.status.RESOURCE_EXHAUSTED,
   // control API
   NoSuchObjectError: grpc.status.NOT_FOUND,
   AmbiguousReferenceError: grpc.status.INVALID_ARGUMENT,
@@ -81,7 +85,10 @@ export function controlStatusFromError(err: unknown, logger?: Logger): grpc.Stat
   const known = CODE_BY_NAME[err.name];
   if (
     known !== undefined &&
-    (err instanceof ControlError || err instanceof SpecError || err instanceof StoreError)
+    (err instanceof ControlError ||
+      err instanceof SpecError ||
+      err instanceof StoreError ||
+      err instanceof AllocatorError)
   ) {
     return { code: known, details: oneLine(err.message), metadata };
   }

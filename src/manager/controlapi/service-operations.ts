@@ -1,5 +1,6 @@
 // Control API operations on services: create (Swarm's defaults filled in, then validated: a
-// rejected request writes nothing), read by ID / name / unique prefix, list with task counts,
+// rejected request writes nothing; an ingress port another service publishes is refused inside the
+// write transaction, so two concurrent creates can't both take it), read by ID / name / unique prefix, list with task counts,
 // update (optimistic version, no renames, no mode changes), scale, and remove (the service goes and
 // its tasks are marked for shutdown; the leader's loops stop the containers and clean up).
 import { randomBytes } from 'node:crypto';
@@ -8,6 +9,7 @@ import type { ServiceStatus } from '../../api/gen/types/orch/control/ServiceStat
 import type { UpdateServiceRequest__Output } from '../../api/gen/types/orch/control/UpdateServiceRequest';
 import type { ServiceSpec__Output } from '../../api/gen/types/orch/objects/ServiceSpec';
 import type { ReadTx, Service } from '../../store';
+import { checkPublishedPorts } from '../allocator';
 import { planServiceRemoval } from '../orchestrator';
 import { SpecError, validateServiceSpec } from '../spec';
 import { type CallOptions, type ControlContext, readBarrier } from './control-context';
@@ -30,9 +32,13 @@ export async function createService(
   if (!spec) throw new InvalidRequestError('spec', 'a service spec is required');
   const complete = withServiceDefaults(spec.name ? spec : { ...spec, name: generatedServiceName(spec) });
   validateServiceSpec(complete);
-  const created = await ctx.store.update((tx) => tx.services.create({ spec: complete }), {
-    signal: options.signal,
-  });
+  const created = await ctx.store.update(
+    (tx) => {
+      checkPublishedPorts(complete, tx.services.list());
+      return tx.services.create({ spec: complete });
+    },
+    { signal: options.signal },
+  );
   return ctx.store.view((tx) => mustGet(tx, created.meta!.id));
 }
 
@@ -119,6 +125,7 @@ export async function updateService(
   await ctx.store.update(
     (tx) => {
       const current = mustGet(tx, id);
+      checkPublishedPorts(spec, tx.services.list(), { serviceId: id });
       tx.services.update({
         ...current,
         meta: { ...current.meta!, version: request.version },
