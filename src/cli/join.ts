@@ -44,7 +44,13 @@ async function join(managerAddrArg: string, options: JoinOptions): Promise<void>
     );
   }
 
-  const material = await joinCluster({ managerAddr, token: options.token, advertiseAddr, timeoutMs: 15_000 });
+  const material = await joinCluster({
+    managerAddr,
+    token: options.token,
+    advertiseAddr,
+    availability,
+    timeoutMs: 15_000,
+  });
   try {
     await writeNodeTLSMaterial(layout.certificatesDir, material);
     await writeNodeState(layout.nodeStateFile, {

@@ -6,7 +6,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import type { Cluster, ClusterInput, MemoryStore, Node, NodeInput, ReadTx } from '../store';
 import type { CANodeRecord, CAStore, ClusterCAState, IssuedCertificateRecord, RevocationList } from './ca';
-import { caDigestOfDer, type JoinSecrets } from './ca';
+import { availabilityToWire, caDigestOfDer, type JoinSecrets } from './ca';
 import { ClusterNotReadyError } from './manager-errors';
 
 /** Swarm keeps one Cluster object; so do we. */
@@ -80,7 +80,11 @@ export function nodeFromIssuedCertificate(record: IssuedCertificateRecord, exist
   }
   return {
     meta: { id: record.nodeId },
-    spec: { desiredRole: role, availability: 'NODE_AVAILABILITY_ACTIVE', labels: {} },
+    spec: {
+      desiredRole: role,
+      availability: availabilityToWire(record.availability ?? 'active'),
+      labels: {},
+    },
     role,
     status: { state: 'NODE_STATE_UNKNOWN', message: '', addr: record.advertiseAddr, lastHeartbeatMs: 0 },
     managerStatus:

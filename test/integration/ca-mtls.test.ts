@@ -218,6 +218,24 @@ describe('cluster CA over mutual TLS', () => {
       expect(joined.nodeId).not.toBe(manager.material.nodeId);
     });
 
+    it("carries the joiner's availability to the CA, which records it for the new node", async () => {
+      const drained = await joinCluster({
+        managerAddr: manager.addr,
+        token: manager.tokens.worker,
+        advertiseAddr: '127.0.0.1:5006',
+        availability: 'drain',
+      });
+      const defaulted = await joinCluster({
+        managerAddr: manager.addr,
+        token: manager.tokens.worker,
+        advertiseAddr: '127.0.0.1:5007',
+      });
+      const recorded = (nodeId: string) =>
+        manager.store.issued.find((r) => r.nodeId === nodeId)?.availability;
+      expect(recorded(drained.nodeId)).toBe('drain');
+      expect(recorded(defaulted.nodeId)).toBe('active');
+    });
+
     it('refuses a token with the wrong secret', async () => {
       const forged = manager.tokens.worker.replace(/-[0-9a-z]{25}$/, `-${'1'.repeat(25)}`);
       const err = await rejection(

@@ -9,7 +9,7 @@ import { errorFromStatus } from './ca-status';
 import { createKeyAndCertificateRequest } from './certificate-request';
 import { caDigestOfDer, parseJoinToken } from './join-token';
 import type { NodeCertificateProvider, NodeTLSMaterial } from './node-certificate-provider';
-import { type NodeRole, roleFromWire } from './node-identity';
+import { availabilityToWire, type NodeAvailability, type NodeRole, roleFromWire } from './node-identity';
 import { verifyNodeCertificate } from './root-ca';
 import {
   createNodeChannelCredentials,
@@ -34,6 +34,8 @@ export interface JoinClusterOptions extends CACallOptions {
   token: string;
   /** host:port other nodes will reach this node at (a SAN of its certificate). */
   advertiseAddr: string;
+  /** The availability the cluster gives the new node (`orch join --availability`); default active. */
+  availability?: NodeAvailability;
 }
 
 type Callback<T> = (err: grpc.ServiceError | null, value?: T) => void;
@@ -175,7 +177,12 @@ export async function joinCluster(options: JoinClusterOptions): Promise<NodeTLSM
         options.managerAddr,
         (callOptions, callback) =>
           client.issueNodeCertificate(
-            { csrPem, token: options.token.trim(), advertiseAddr: options.advertiseAddr },
+            {
+              csrPem,
+              token: options.token.trim(),
+              advertiseAddr: options.advertiseAddr,
+              availability: availabilityToWire(options.availability ?? 'active'),
+            },
             callOptions,
             callback,
           ),

@@ -6,7 +6,7 @@ import { UnauthenticatedError } from './ca-errors';
 import { CA_SERVICE_NAME, type CAHandlers, type NodeCertificate } from './ca-grpc';
 import { serviceErrorFromError } from './ca-status';
 import type { CertificateAuthority, IssuedNode } from './certificate-authority';
-import { roleToWire } from './node-identity';
+import { availabilityFromWire, roleToWire } from './node-identity';
 import { peerIdentity } from './peer-identity';
 
 function toWire(issued: IssuedNode): NodeCertificate {
@@ -51,6 +51,7 @@ export function createCAServiceHandlers(ca: CertificateAuthority, logger: Logger
             csrPem: call.request.csrPem,
             token: call.request.token,
             advertiseAddr: call.request.advertiseAddr,
+            availability: availabilityFromWire(call.request.availability),
           }),
         ),
       ),

@@ -3,7 +3,7 @@
 // Node objects the issued nodes and their desired role, the cluster's removed-node list the
 // revocations). The CA never reaches the store any other way, so it is testable without Raft.
 import type { JoinSecrets } from './join-token';
-import type { NodeRole } from './node-identity';
+import type { NodeAvailability, NodeRole } from './node-identity';
 
 export interface ClusterCAState {
   clusterId: string;
@@ -33,6 +33,8 @@ export interface IssuedCertificateRecord {
   notAfterMs: number;
   /** True on join: the store creates the node (Swarm creates the Node object here). */
   joined: boolean;
+  /** On join: the availability the created node starts with (`orch join --availability`). */
+  availability?: NodeAvailability;
 }
 
 export interface CAStore {

@@ -11,7 +11,7 @@ import {
 import type { CAStore } from './ca-store';
 import { type Clock, systemClock } from './clock';
 import { joinTokensFor, parseJoinToken, roleForSecret, rotateJoinSecret } from './join-token';
-import { type NodeIdentity, type NodeRole, newRandomId } from './node-identity';
+import { type NodeAvailability, type NodeIdentity, type NodeRole, newRandomId } from './node-identity';
 import { RootCA } from './root-ca';
 
 /** What a node receives: its identity, its certificate and the root it chains to. */
@@ -28,6 +28,8 @@ export interface IssueRequest {
   csrPem: string;
   token: string;
   advertiseAddr: string;
+  /** The availability the joining node's Node object starts with; default active. */
+  availability?: NodeAvailability;
 }
 
 export interface RenewRequest {
@@ -116,6 +118,7 @@ export class CertificateAuthority {
       notBeforeMs: issued.notBefore.getTime(),
       notAfterMs: issued.notAfter.getTime(),
       joined: true,
+      availability: request.availability ?? 'active',
     });
     this.logger.info({ nodeId, role, advertiseAddr: request.advertiseAddr }, 'node joined');
     return {

@@ -80,13 +80,17 @@ export {
 } from './join-token';
 export { NodeCertificateProvider, type NodeTLSMaterial } from './node-certificate-provider';
 export {
+  availabilityFromWire,
+  availabilityToWire,
   isValidNodeId,
   NODE_ROLES,
+  type NodeAvailability,
   type NodeIdentity,
   type NodeRole,
   newRandomId,
   roleFromWire,
   roleToWire,
+  type WireNodeAvailability,
 } from './node-identity';
 export { type AuthenticatedCall, identityFromPeerCertificate, peerIdentity } from './peer-identity';
 export {

@@ -36,6 +36,32 @@ export function roleFromWire(role: string | number | undefined): NodeRole {
   return role === 'NODE_ROLE_MANAGER' || role === 1 ? 'manager' : 'worker';
 }
 
+/** A node's availability for new tasks, as `orch join --availability` and `orch node update` say it. */
+export type NodeAvailability = 'active' | 'pause' | 'drain';
+
+/** The orch.objects.NodeAvailability enum value (strings on the wire, see LOADER_OPTIONS). */
+export type WireNodeAvailability =
+  | 'NODE_AVAILABILITY_ACTIVE'
+  | 'NODE_AVAILABILITY_PAUSE'
+  | 'NODE_AVAILABILITY_DRAIN';
+
+const AVAILABILITY_TO_WIRE: Record<NodeAvailability, WireNodeAvailability> = {
+  active: 'NODE_AVAILABILITY_ACTIVE',
+  pause: 'NODE_AVAILABILITY_PAUSE',
+  drain: 'NODE_AVAILABILITY_DRAIN',
+};
+
+export function availabilityToWire(availability: NodeAvailability): WireNodeAvailability {
+  return AVAILABILITY_TO_WIRE[availability];
+}
+
+/** Unknown or unset values (an older joiner) read as active, the enum's zero value. */
+export function availabilityFromWire(availability: string | number | undefined): NodeAvailability {
+  if (availability === 'NODE_AVAILABILITY_PAUSE' || availability === 1) return 'pause';
+  if (availability === 'NODE_AVAILABILITY_DRAIN' || availability === 2) return 'drain';
+  return 'active';
+}
+
 const ID_LENGTH = 25;
 const ID_PATTERN = /^[0-9a-z]{25}$/;
 

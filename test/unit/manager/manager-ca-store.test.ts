@@ -62,6 +62,20 @@ describe('the CA kept in the replicated store', () => {
     expect(node.certificate?.role).toBe('NODE_ROLE_MANAGER');
   });
 
+  it('creates a joining node active unless the join asks for another availability', async () => {
+    const join = async (availability?: 'active' | 'pause' | 'drain') =>
+      ca.issueNodeCertificate({
+        csrPem: (await createKeyAndCertificateRequest()).csrPem,
+        token: initialized.joinTokens.worker,
+        advertiseAddr: '127.0.0.4:4242',
+        availability,
+      });
+    const availabilityOf = (nodeId: string) => store.view((tx) => tx.nodes.get(nodeId)?.spec?.availability);
+    expect(availabilityOf((await join()).nodeId)).toBe('NODE_AVAILABILITY_ACTIVE');
+    expect(availabilityOf((await join('drain')).nodeId)).toBe('NODE_AVAILABILITY_DRAIN');
+    expect(availabilityOf((await join('pause')).nodeId)).toBe('NODE_AVAILABILITY_PAUSE');
+  });
+
   it('a rotated token replaces the old one for every reader of the store', async () => {
     const rotated = await ca.rotateJoinToken('worker');
     expect(rotated).not.toBe(initialized.joinTokens.worker);
