@@ -49,7 +49,7 @@ async function bootstrap(
   members: Map<NodeId, MemberInfo>,
 ): Promise<MemoryStorage> {
   if (!members.has(options.id))
-    members.set(options.id, { address: options.advertiseAddress ?? options.listen });
+    members.set(options.id, { address: options.advertiseAddress ?? options.listen ?? '' });
   const voters = [...members.keys()].sort();
   const snapshot: Snapshot = {
     meta: { index: 1, term: 1, confState: { voters, learners: [] } },

@@ -24,8 +24,14 @@ export interface RaftNodeOptions {
   id: NodeId;
   /** The LevelDB directory of this member's log; created when missing. */
   dataDir: string;
-  /** host:port the Raft transport listens on (port 0: any). */
-  listen: string;
+  /** host:port the Raft transport listens on (port 0: any). Unused when `server` is given. */
+  listen?: string;
+  /**
+   * An existing gRPC server (e.g. the node's one listener) to serve Raft on instead of binding
+   * `listen`: the transport only adds the Raft service to it, and removes it on stop; the owner
+   * binds and shuts the server down. `advertiseAddress` is then required.
+   */
+  server?: grpc.Server;
   /** The address peers reach this member at (default: the bound listen address). */
   advertiseAddress?: string;
   /** Application metadata published with this member's address when it joins (e.g. its HTTP URL). */
@@ -58,6 +64,8 @@ export interface RaftNodeOptions {
   promoteLagEntries?: number;
   serverCredentials?: grpc.ServerCredentials;
   channelCredentials?: grpc.ChannelCredentials;
+  /** Extra options for channels to peers (e.g. `grpc.ssl_target_name_override`). */
+  channelOptions?: grpc.ChannelOptions;
   /** Seeded randomness for election timeouts (tests). Default Math.random. */
   random?: () => number;
 }

@@ -124,10 +124,12 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       transport = new GrpcTransport({
         id: options.id,
         listen: options.listen,
+        server: options.server,
         advertiseAddress: options.advertiseAddress ?? members.get(options.id)?.address,
         logger: options.logger,
         serverCredentials: options.serverCredentials,
         channelCredentials: options.channelCredentials,
+        channelOptions: options.channelOptions,
         onMessage: (m) => node?.receive(m),
         onUnreachable: (id) => node?.unreachable(id),
         onSnapshotStatus: (id, status) => node?.snapshotStatus(id, status),

@@ -3,6 +3,9 @@
 // It knows nothing of the core's state: the runtime tells it who the peers are and hands it the
 // messages of each Ready; received messages go to onMessage. TLS is the caller's choice
 // (insecure by default, for loopback tests and the example).
+// Standalone, the transport owns its gRPC server and binds `listen`. Given an existing server (a
+// node's one listener, with its own credentials and authorization), it only adds the Raft service
+// to it on start() and removes it on close(): the owner binds and shuts that server down.
 import * as grpc from '@grpc/grpc-js';
 import pino, { type Logger } from 'pino';
 import type { MessageBatch__Output } from '../../src/api/gen/types/orch/raft/MessageBatch';
@@ -21,8 +24,17 @@ import { SnapshotAssembler } from './snapshot-receiver';
 export interface GrpcTransportOptions {
   /** This member's Raft id: messages addressed to anyone else are dropped. */
   id: NodeId;
-  /** host:port to listen on; port 0 lets the system pick (see `address` after start()). */
-  listen: string;
+  /**
+   * host:port to listen on; port 0 lets the system pick (see `address` after start()). Unused when
+   * `server` is given.
+   */
+  listen?: string;
+  /**
+   * An existing gRPC server to add the Raft service to instead of binding one: the transport never
+   * binds it nor shuts it down, and its credentials (and interceptors) apply to Raft's calls.
+   * `advertiseAddress` is then required.
+   */
+  server?: grpc.Server;
   /**
    * The address peers reach this member at (default: the bound address). Sent when a stream opens so
    * that a member that does not know this one yet (e.g. one that is joining) can answer it.
@@ -36,6 +48,11 @@ export interface GrpcTransportOptions {
   onSnapshotStatus?: (id: NodeId, status: 'finish' | 'failure') => void;
   serverCredentials?: grpc.ServerCredentials;
   channelCredentials?: grpc.ChannelCredentials;
+  /**
+   * Extra options for the channels to peers, e.g. `grpc.ssl_target_name_override` when peers are
+   * dialled by IP but their certificates name a role (see NODE_CHANNEL_OPTIONS).
+   */
+  channelOptions?: grpc.ChannelOptions;
   logger?: Logger;
   maxQueuedMessagesPerPeer?: number;
   maxBatchBytes?: number;
@@ -68,7 +85,13 @@ const SERVER_OPTIONS: grpc.ChannelOptions = {
 };
 
 export class GrpcTransport {
-  private readonly server = new grpc.Server(SERVER_OPTIONS);
+  private readonly server: grpc.Server;
+  /** Whether this transport created (binds, shuts down) its server. */
+  private readonly ownsServer: boolean;
+  private readonly handlers: RaftHandlers;
+  /** Inbound streams in progress: ended on close() when the server is shared and stays up. */
+  private readonly inbound = new Set<() => void>();
+  private readonly channelOptions: grpc.ChannelOptions;
   private readonly peers = new Map<NodeId, Peer>();
   /** Removed peers: never re-learned from stream metadata until added again explicitly. */
   private readonly removed = new Set<NodeId>();
@@ -81,23 +104,47 @@ export class GrpcTransport {
       module: 'raft-transport',
       node: options.id,
     });
-    const handlers: RaftHandlers = {
+    this.channelOptions = { ...CHANNEL_OPTIONS, ...options.channelOptions };
+    this.handlers = {
       Stream: (call, callback) => this.handleStream(call, callback),
       SendSnapshot: (call, callback) => this.handleSnapshot(call, callback),
     };
-    this.server.addService(protos().orch.raft.Raft.service, handlers);
+    if (options.server) {
+      if (!options.advertiseAddress) {
+        throw new TypeError('GrpcTransport: advertiseAddress is required with a shared server');
+      }
+      this.server = options.server;
+      this.ownsServer = false;
+    } else {
+      if (options.listen === undefined) {
+        throw new TypeError('GrpcTransport: either listen or server is required');
+      }
+      this.server = new grpc.Server(SERVER_OPTIONS);
+      this.ownsServer = true;
+      this.server.addService(protos().orch.raft.Raft.service, this.handlers);
+    }
   }
 
-  /** Binds the listening address. Resolves with the bound host:port. */
+  /**
+   * Binds the listening address, or adds the Raft service to the shared server. Resolves with the
+   * bound host:port (the advertised address with a shared server).
+   */
   async start(): Promise<string> {
+    if (!this.ownsServer) {
+      this.server.addService(protos().orch.raft.Raft.service, this.handlers);
+      this.boundAddress = this.options.advertiseAddress!;
+      this.logger.info({ address: this.boundAddress }, 'raft service added to the shared server');
+      return this.boundAddress;
+    }
+    const listen = this.options.listen!;
     const credentials = this.options.serverCredentials ?? grpc.ServerCredentials.createInsecure();
     const port = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(this.options.listen, credentials, (err, boundPort) => {
-        if (err) reject(new TransportListenError(this.options.listen, { cause: err }));
+      this.server.bindAsync(listen, credentials, (err, boundPort) => {
+        if (err) reject(new TransportListenError(listen, { cause: err }));
         else resolve(boundPort);
       });
     });
-    const host = this.options.listen.slice(0, this.options.listen.lastIndexOf(':'));
+    const host = listen.slice(0, listen.lastIndexOf(':'));
     this.boundAddress = `${host}:${port}`;
     this.logger.info({ address: this.boundAddress }, 'raft transport listening');
     return this.boundAddress;
@@ -122,7 +169,7 @@ export class GrpcTransport {
       new Peer({
         id,
         address,
-        createClient: (addr) => new RaftService(addr, credentials, CHANNEL_OPTIONS) as RaftClient,
+        createClient: (addr) => new RaftService(addr, credentials, this.channelOptions) as RaftClient,
         streamMetadata: () => this.streamMetadata(),
         logger: this.logger,
         maxQueuedMessages: this.options.maxQueuedMessagesPerPeer ?? 4096,
@@ -173,12 +220,21 @@ export class GrpcTransport {
     }
   }
 
-  /** Stops every peer stream and the server; in-flight calls are cancelled. */
+  /**
+   * Stops every peer stream and the server; in-flight calls are cancelled. A shared server only
+   * loses the Raft service (and this transport's inbound streams end); it keeps serving the rest.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const peer of this.peers.values()) peer.close();
     this.peers.clear();
+    if (!this.ownsServer) {
+      this.server.removeService(protos().orch.raft.Raft.service);
+      for (const end of [...this.inbound]) end();
+      this.inbound.clear();
+      return;
+    }
     await new Promise<void>((resolve) => {
       this.server.tryShutdown(() => resolve());
       // Peers' streams never end on their own: do not wait for them.
@@ -190,8 +246,22 @@ export class GrpcTransport {
     call: grpc.ServerReadableStream<MessageBatch__Output, StreamAck>,
     callback: grpc.sendUnaryData<StreamAck>,
   ): void {
+    if (this.closed) {
+      callback({ code: grpc.status.UNAVAILABLE, details: 'raft transport closed' });
+      return;
+    }
     call.sendMetadata(new grpc.Metadata());
     this.learnPeer(call.metadata);
+    let ended = false;
+    const end = (err: Partial<grpc.StatusObject> | null): void => {
+      if (ended) return;
+      ended = true;
+      this.inbound.delete(endClosed);
+      if (err) callback(err);
+      else callback(null, {});
+    };
+    const endClosed = (): void => end({ code: grpc.status.UNAVAILABLE, details: 'raft transport closed' });
+    this.inbound.add(endClosed);
     call.on('data', (batch: MessageBatch__Output) => {
       if (this.closed) return;
       for (const wire of batch.messages) {
@@ -212,9 +282,11 @@ export class GrpcTransport {
         this.options.onMessage(m);
       }
     });
-    call.on('end', () => callback(null, {}));
+    call.on('end', () => end(null));
     call.on('error', () => {
       // The peer went away; it reconnects with a new stream.
+      ended = true;
+      this.inbound.delete(endClosed);
     });
   }
 

@@ -1,3 +1,4 @@
+import * as grpc from '@grpc/grpc-js';
 import { GrpcTransport } from '../../../raft/transport';
 import { Backoff } from '../../../raft/transport/backoff';
 import { messageFromWire, messageToWire } from '../../../raft/transport/codec';
@@ -224,5 +225,67 @@ describe('GrpcTransport', () => {
     expect(a.hasPeer('b')).toBe(false);
     a.send([message({})]);
     expect(unreachable).toEqual(['b']);
+  });
+
+  describe('on a shared server', () => {
+    let shared: grpc.Server | undefined;
+
+    afterEach(() => {
+      shared?.forceShutdown();
+      shared = undefined;
+    });
+
+    async function bindShared(): Promise<string> {
+      const server = new grpc.Server();
+      shared = server;
+      const port = await new Promise<number>((resolve, reject) =>
+        server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+          err ? reject(err) : resolve(p),
+        ),
+      );
+      return `127.0.0.1:${port}`;
+    }
+
+    it('serves raft on the given server without binding a port of its own', async () => {
+      const address = await bindShared();
+      const atA: Message[] = [];
+      const atB: Message[] = [];
+      const a = await node('a', atA);
+      const b = await node('b', atB, { listen: undefined, server: shared, advertiseAddress: address });
+      expect(b.address).toBe(address);
+      a.addPeer('b', address);
+      a.send([message({ index: 1 })]);
+      await waitFor(() => atB.length === 1, 'delivery to the shared server');
+      // b learned a's address from the stream and answers it there.
+      await waitFor(() => b.hasPeer('a'), 'b learns a');
+      b.send([message({ from: 'b', to: 'a', index: 2 })]);
+      await waitFor(() => atA.length === 1, 'delivery from the shared server');
+    });
+
+    it('leaves the server up on close, and a new transport can take the service over', async () => {
+      const address = await bindShared();
+      const a = await node('a', []);
+      const first: Message[] = [];
+      const b = await node('b', first, { listen: undefined, server: shared, advertiseAddress: address });
+      a.addPeer('b', address);
+      a.send([message({ index: 1 })]);
+      await waitFor(() => first.length === 1, 'first delivery');
+      await b.close();
+      // a's stream was ended by b's close: it reconnects to the server, which still listens.
+      const second: Message[] = [];
+      await node('b', second, { listen: undefined, server: shared, advertiseAddress: address });
+      await waitFor(() => {
+        a.send([message({ index: 2 })]);
+        return second.length > 0;
+      }, 'delivery to the new transport');
+      expect(first).toHaveLength(1);
+      expect(a.peerStats('b')!.reconnects).toBeGreaterThan(0);
+    });
+
+    it('requires an advertised address', () => {
+      expect(() => new GrpcTransport({ id: 'b', server: new grpc.Server(), onMessage: () => {} })).toThrow(
+        /advertiseAddress is required/,
+      );
+    });
   });
 });
