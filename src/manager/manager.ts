@@ -5,6 +5,8 @@
 //  - The cluster CA (CertificateAuthority) keeps its state in the store (StoreCAStore).
 //  - Leadership starts and stops the leader-only loops (LeaderLoopRegistry): membership and status
 //    here, and whatever other components register (orchestrators, scheduler, allocator, ...).
+//    They start only after the leader barrier (leader-loop-barrier.ts): the store has applied
+//    everything committed in earlier terms, so no loop acts on a stale view.
 //  - Membership operations (promote, demote, remove) change Node objects; the membership loop on
 //    the leader turns them into Raft changes.
 // It never listens on a socket of its own except Raft's transport: the node daemon serves its
@@ -23,6 +25,7 @@ import {
 import { clusterOf, roleFromStore, StoreCAStore } from './manager-ca-store';
 import { QuorumLostError } from './manager-errors';
 import { createForwardingHandlers, ForwardingProposer } from './manager-forwarding';
+import { awaitLeaderBarrier } from './leader-loop-barrier';
 import { type LeaderLoopFactory, LeaderLoopRegistry, untilAborted } from './manager-loops';
 import { membershipLoop, statusLoop } from './manager-membership';
 import {
@@ -102,6 +105,8 @@ export class Manager extends EventEmitter<ManagerEvents> {
   private stopped = false;
   private demotionWatch: NodeJS.Timeout | undefined;
   private leadership: Promise<void> = Promise.resolve();
+  /** Aborts the wait for the leader barrier of a leadership that has since ended. */
+  private leaderBarrier: AbortController | undefined;
 
   private constructor(private readonly options: ManagerOptions) {
     super();
@@ -163,6 +168,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
     this.registerBuiltInLoops(raft);
     raft.on('leader-change', (change) => {
       this.emit('leader-change', change);
+      this.leaderBarrier?.abort(new Error('leadership changed'));
       this.leadership = this.leadership.then(() => this.onLeaderChange(raft, change));
     });
     raft.on('removed', () => this.emitDemoted('raft removed this member'));
@@ -216,6 +222,15 @@ export class Manager extends EventEmitter<ManagerEvents> {
     if (this.stopped) return;
     if (change.leader === raft.id && raft.isLeader) {
       this.logger.info({ term: change.term }, 'this manager leads');
+      // The loops must not see a store that has not applied everything committed in earlier terms.
+      const barrier = new AbortController();
+      this.leaderBarrier = barrier;
+      const ready = await awaitLeaderBarrier(raft, change.term, {
+        signal: barrier.signal,
+        logger: this.logger,
+      });
+      if (this.leaderBarrier === barrier) this.leaderBarrier = undefined;
+      if (!ready || this.stopped) return;
       this.loops.start({ store: this.store, logger: this.logger, nodeId: raft.id, term: change.term });
     } else if (this.loops.active) {
       this.logger.info({ leader: change.leader, term: change.term }, 'this manager stopped leading');
@@ -412,6 +427,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.demotionWatch);
+    this.leaderBarrier?.abort(new Error('manager stopped'));
     await this.loops.stop();
     await this.leadership.catch(() => {});
     const raft = this.raftNode;
