@@ -1,11 +1,6 @@
-// The addresses a manager uses. A node listens for node-to-node gRPC (CA, dispatcher, manager
-// services) on its listen address; the Raft transport owns its own gRPC server, so it listens on a
-// second port derived from the first: the same host, port + RAFT_PORT_OFFSET. Every manager derives
-// a peer's Raft address the same way from the peer's advertise address, so nothing else has to
-// travel with a join.
-
-/** Raft's port is the node port plus this (4242 → 14242). */
-export const RAFT_PORT_OFFSET = 10_000;
+// The addresses a node uses. A node listens on one address for all node-to-node gRPC (CA,
+// dispatcher, manager services, and Raft on a manager): a manager's Raft address is its node
+// address, so nothing else has to travel with a join or a promotion.
 
 /** The default node port, as Swarm's 2377 is for swarm mode. */
 export const DEFAULT_NODE_PORT = 4242;
@@ -51,16 +46,4 @@ export function parseHostPort(text: string, what: string, defaultPort = DEFAULT_
 /** host:port, with brackets around an IPv6 host. */
 export function formatHostPort({ host, port }: HostPort): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-/** The Raft transport address that belongs to a node address. */
-export function raftAddressFor(nodeAddr: string): string {
-  const { host, port } = parseHostPort(nodeAddr, 'node address');
-  const raftPort = port + RAFT_PORT_OFFSET;
-  if (raftPort > 65535) {
-    throw new AddressError(
-      `node address ${nodeAddr}: a manager needs port ${port} and port ${raftPort} for Raft; use a port below ${65536 - RAFT_PORT_OFFSET}`,
-    );
-  }
-  return formatHostPort({ host, port: raftPort });
 }

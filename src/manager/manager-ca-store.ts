@@ -91,7 +91,7 @@ export function nodeFromIssuedCertificate(record: IssuedCertificateRecord, exist
       record.role === 'manager'
         ? {
             raftId: record.nodeId,
-            // The node address (what agents dial); Raft listens at raftAddressFor(addr).
+            // The node address: what agents dial, and where Raft is served.
             addr: record.advertiseAddr,
             leader: false,
             reachable: false,

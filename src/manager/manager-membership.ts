@@ -8,7 +8,6 @@
 import type { Logger } from 'pino';
 import { MembershipError, NotCaughtUpError, NotLeaderError, type RaftNode } from '../../raft/runtime';
 import type { MemoryStore, Node } from '../store';
-import { raftAddressFor } from './manager-addresses';
 import { clusterOf } from './manager-ca-store';
 import { type LeaderLoop, sleep } from './manager-loops';
 
@@ -33,10 +32,9 @@ function wantsManager(node: Node): boolean {
   return node.spec?.desiredRole === 'NODE_ROLE_MANAGER';
 }
 
-/** The address Raft reaches a manager at: derived from its node address (ManagerStatus, else status). */
+/** The address Raft reaches a manager at: its node address (ManagerStatus, else status), Raft being served there. */
 export function raftAddressOf(node: Node): string | undefined {
-  const nodeAddr = node.managerStatus?.addr || node.status?.addr;
-  return nodeAddr ? raftAddressFor(nodeAddr) : undefined;
+  return node.managerStatus?.addr || node.status?.addr || undefined;
 }
 
 export function membershipLoop(options: MembershipLoopOptions): LeaderLoop {

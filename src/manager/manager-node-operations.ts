@@ -4,7 +4,6 @@
 // The checks Swarm makes come first, so a refused request writes nothing.
 import type { Logger } from 'pino';
 import type { MemoryStore, Node, WriteTx } from '../store';
-import { raftAddressFor } from './manager-addresses';
 import { clusterOf } from './manager-ca-store';
 import { ClusterNotReadyError, MembershipRefusedError, UnknownNodeIdError } from './manager-errors';
 
@@ -38,8 +37,6 @@ export async function promoteNodeInStore(
         throw new MembershipRefusedError(
           `node ${nodeId} has no address to reach it at; it cannot be a manager`,
         );
-      // Refuses an address whose Raft port would be out of range before anything is written.
-      raftAddressFor(addr);
       tx.nodes.update({
         ...node,
         spec: { ...node.spec!, desiredRole: 'NODE_ROLE_MANAGER' },

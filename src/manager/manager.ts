@@ -9,8 +9,9 @@
 //    everything committed in earlier terms, so no loop acts on a stale view.
 //  - Membership operations (promote, demote, remove) change Node objects; the membership loop on
 //    the leader turns them into Raft changes.
-// It never listens on a socket of its own except Raft's transport: the node daemon serves its
-// gRPC services (CA, forwarding, Control API) on the node's server.
+// It never listens on a socket of its own: the node daemon serves its gRPC services (CA,
+// forwarding, Control API) and Raft's on the node's server (Raft binds its own listener only when
+// no server is given, as in tests).
 import { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -22,10 +23,10 @@ import {
   type NodeCertificateProvider,
   type RevocationList,
 } from './ca';
+import { awaitLeaderBarrier } from './leader-loop-barrier';
 import { clusterOf, roleFromStore, StoreCAStore } from './manager-ca-store';
 import { QuorumLostError } from './manager-errors';
 import { createForwardingHandlers, ForwardingProposer } from './manager-forwarding';
-import { awaitLeaderBarrier } from './leader-loop-barrier';
 import { type LeaderLoopFactory, LeaderLoopRegistry, untilAborted } from './manager-loops';
 import { membershipLoop, statusLoop } from './manager-membership';
 import {
@@ -47,13 +48,19 @@ export interface ManagerOptions {
   raftDir: string;
   /** host:port of this node's gRPC server, as other nodes reach it. */
   nodeAddr: string;
-  /** host:port Raft's transport binds. */
-  raftListenAddr: string;
-  /** host:port other managers reach Raft at. */
-  raftAdvertiseAddr: string;
+  /**
+   * The node's gRPC server to serve Raft on (its credentials and authorization interceptor apply):
+   * Raft is then reached at `nodeAddr`, the node's one port. Without it Raft's transport binds
+   * `raftListenAddr` itself (tests, tools).
+   */
+  raftServer?: grpc.Server;
+  /** host:port Raft's transport binds when there is no `raftServer`. */
+  raftListenAddr?: string;
+  /** host:port other managers reach Raft at. Default `nodeAddr`. */
+  raftAdvertiseAddr?: string;
   certificates: NodeCertificateProvider;
-  /** Server credentials for Raft's transport (mTLS with the authorization interceptor). */
-  raftServerCredentials: grpc.ServerCredentials;
+  /** Server credentials for Raft's own listener (only without `raftServer`). */
+  raftServerCredentials?: grpc.ServerCredentials;
   /** Client credentials to other managers (Raft and forwarding). */
   channelCredentials: grpc.ChannelCredentials;
   channelOptions?: grpc.ChannelOptions;
@@ -139,13 +146,15 @@ export class Manager extends EventEmitter<ManagerEvents> {
 
   private async startRaft(): Promise<void> {
     const { options } = this;
+    const raftAdvertiseAddr = options.raftAdvertiseAddr ?? options.nodeAddr;
     const raft = await RaftNode.start({
       id: options.nodeId,
       dataDir: options.raftDir,
       listen: options.raftListenAddr,
-      advertiseAddress: options.raftAdvertiseAddr,
+      server: options.raftServer,
+      advertiseAddress: raftAdvertiseAddr,
       meta: { nodeAddr: options.nodeAddr },
-      initialMembers: options.join ? undefined : { [options.nodeId]: options.raftAdvertiseAddr },
+      initialMembers: options.join ? undefined : { [options.nodeId]: raftAdvertiseAddr },
       join: options.join,
       stateMachine: {
         apply: (entries) => {
@@ -163,6 +172,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
       heartbeatTicks: options.heartbeatTicks ?? DEFAULT_HEARTBEAT_TICKS,
       serverCredentials: options.raftServerCredentials,
       channelCredentials: options.channelCredentials,
+      channelOptions: options.channelOptions,
     });
     this.raftNode = raft;
     this.registerBuiltInLoops(raft);

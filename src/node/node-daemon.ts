@@ -22,7 +22,6 @@ import {
   writeNodeTLSMaterial,
 } from '../manager/ca';
 import { Manager } from '../manager/manager';
-import { raftAddressFor } from '../manager/manager-addresses';
 import { type DataDirLayout, dataDirLayout } from './data-dir';
 import {
   ADMIN_SERVICE,
@@ -146,10 +145,7 @@ export class NodeDaemon {
       this.state.listenAddr,
       createNodeServerCredentials({ certificates: this.certificates, authorizer }),
     );
-    this.authorizer = authorizer;
   }
-
-  private authorizer: Authorizer | undefined;
 
   /** The local socket: the admin service and the Control API (a worker's refuses every call). */
   private async startAdminSocket(): Promise<void> {
@@ -177,14 +173,10 @@ export class NodeDaemon {
       nodeId: state.nodeId,
       raftDir: layout.raftDir,
       nodeAddr: state.advertiseAddr,
-      raftListenAddr: raftAddressFor(state.listenAddr),
-      raftAdvertiseAddr: raftAddressFor(state.advertiseAddr),
+      // Raft is served on the node's own server (one port; manager certificates only, as the
+      // authorizer allows nothing else to call orch.raft.Raft).
+      raftServer: this.server.grpcServer,
       certificates: this.certificates,
-      raftServerCredentials: createNodeServerCredentials({
-        certificates: this.certificates,
-        authorizer: this.authorizer!,
-        acceptJoiners: false,
-      }),
       channelCredentials: createNodeChannelCredentials(this.certificates, {
         serverRole: 'any',
         revoked: this.revocations,

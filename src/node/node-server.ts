@@ -64,6 +64,16 @@ export class NodeServer {
     this.server.addService(definition, delegating);
   }
 
+  /**
+   * The grpc-js server itself, for a component that adds and removes its own service while the
+   * server runs (a manager's Raft transport): calls to it get this server's credentials and
+   * authorization like every declared service. Such a service is unknown (UNIMPLEMENTED) while
+   * it is not added.
+   */
+  get grpcServer(): grpc.Server {
+    return this.server;
+  }
+
   /** Sets (or clears, with undefined) the implementation of a declared service. */
   implement(name: string, implementation: Implementation | undefined): void {
     const slot = this.slots.get(name);

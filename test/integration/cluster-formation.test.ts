@@ -9,7 +9,6 @@ import {
   NodeCertificateProvider,
   readNodeTLSMaterial,
 } from '../../src/manager/ca';
-import { raftAddressFor } from '../../src/manager/manager-addresses';
 import { OrchCluster } from './cluster-harness';
 import { waitUntil } from './support/wait';
 
@@ -141,7 +140,7 @@ describe('cluster formation', () => {
     expect(controlError.details).toBe('this certificate (worker) may not call orch.control.Control');
 
     const { Raft } = protos().orch.raft;
-    const raft = new Raft(raftAddressFor(cluster.addr(1)), credentials, NODE_CHANNEL_OPTIONS);
+    const raft = new Raft(cluster.addr(1), credentials, NODE_CHANNEL_OPTIONS);
     const raftError = await new Promise<grpc.ServiceError>((resolve) => {
       const call = raft.stream((err: grpc.ServiceError | null) => resolve(err!));
       call.write({ messages: [] });

@@ -1,6 +1,6 @@
 // Real orch clusters on loopback for the cluster-*.test.ts suites: every node is an `orch` process
-// (dist/cmd/orch.js) with its own data dir and its own loopback address (127.X.Y.N:4242, Raft on
-// 14242), started the way a user starts one (`orch init`, `orch join`, `orch daemon`). Daemons are
+// (dist/cmd/orch.js) with its own data dir and its own loopback address (127.X.Y.N:4242, Raft served
+// there too), started the way a user starts one (`orch init`, `orch join`, `orch daemon`). Daemons are
 // detached by the CLI, so the harness records each PID from the node's pid file and kills exactly
 // those (SIGKILL, by PID) in close(); temp dirs are always removed.
 import { execFile } from 'node:child_process';

@@ -1,4 +1,4 @@
-import { parseHostPort, raftAddressFor } from '../../../src/manager/manager-addresses';
+import { parseHostPort } from '../../../src/manager/manager-addresses';
 
 describe('manager addresses', () => {
   it('parses host:port, a bare host (default port 4242) and bracketed IPv6', () => {
@@ -19,11 +19,5 @@ describe('manager addresses', () => {
       '--listen-addr: port 70000 is out of range (1-65535)',
     );
     expect(() => parseHostPort(':4242', '--listen-addr')).toThrow('--listen-addr: ":4242" has no host');
-  });
-
-  it('puts Raft on the same host, 10000 ports above the node port', () => {
-    expect(raftAddressFor('127.0.0.2:4242')).toBe('127.0.0.2:14242');
-    expect(raftAddressFor('[::1]:4242')).toBe('[::1]:14242');
-    expect(() => raftAddressFor('127.0.0.1:60000')).toThrow(/needs port 60000 and port 70000 for Raft/);
   });
 });
