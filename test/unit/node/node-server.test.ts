@@ -1,4 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
+import { GrpcTransport } from '../../../raft/transport';
+import { type Message, MessageType } from '../../../raft/types';
 import { silentLogger } from '../../../src/common/logger';
 import { callJson, jsonHandlers, jsonService, RemoteCallError } from '../../../src/manager/manager-json-rpc';
 import { NodeServer } from '../../../src/node/node-server';
@@ -8,11 +10,12 @@ const ECHO = jsonService('test.Echo', ['Say']);
 describe('node server', () => {
   let server: NodeServer;
   let client: grpc.Client;
+  let address: string;
 
   beforeEach(async () => {
     server = new NodeServer(silentLogger());
     server.declare('test.Echo', ECHO, 'this node does not echo');
-    const address = await server.listen('127.0.0.1:0', grpc.ServerCredentials.createInsecure());
+    address = await server.listen('127.0.0.1:0', grpc.ServerCredentials.createInsecure());
     client = new grpc.Client(address, grpc.credentials.createInsecure());
   });
 
@@ -62,5 +65,48 @@ describe('node server', () => {
 
   it('refuses to declare a service once listening', () => {
     expect(() => server.declare('late', ECHO, 'x')).toThrow('service late declared after the server started');
+  });
+
+  it("serves Raft on the same port as its declared services while a manager's transport runs", async () => {
+    server.implement(
+      'test.Echo',
+      jsonHandlers({ Say: async (request) => ({ said: (request as { text: string }).text }) }),
+    );
+    const received: Message[] = [];
+    const raft = new GrpcTransport({
+      id: 'b',
+      server: server.grpcServer,
+      advertiseAddress: address,
+      onMessage: (m) => received.push(m),
+    });
+    const peer = new GrpcTransport({ id: 'a', listen: '127.0.0.1:0', onMessage: () => {} });
+    try {
+      await raft.start();
+      await peer.start();
+      peer.addPeer('b', address);
+      const heartbeat: Message = {
+        type: MessageType.Heartbeat,
+        from: 'a',
+        to: 'b',
+        term: 1,
+        logTerm: 0,
+        index: 0,
+        entries: [],
+        commit: 0,
+        reject: false,
+        rejectHint: 0,
+      };
+      for (let i = 0; i < 400 && received.length === 0; i++) {
+        peer.send([heartbeat]);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      expect(received[0]).toMatchObject({ type: MessageType.Heartbeat, from: 'a', to: 'b' });
+      await raft.close();
+      // The node server keeps serving everything else once Raft stops (a demotion).
+      expect(await callJson(client, ECHO, 'Say', { text: 'still here' })).toEqual({ said: 'still here' });
+    } finally {
+      await raft.close();
+      await peer.close();
+    }
   });
 });
