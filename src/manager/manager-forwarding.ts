@@ -14,45 +14,54 @@ import {
   type RaftNode,
   RaftStoppedError,
 } from '../../raft/runtime';
+import type { ForwardingClient, ForwardingHandlers } from '../api/gen/types/orch/manager/Forwarding';
+import { protos } from '../api/grpc';
 import type { ProposeOptions, Proposer } from '../store';
+import { FORWARDING_SERVICE_NAME } from './ca/authorization';
 import { ManagerStoppedError } from './manager-errors';
-import { callJson, jsonHandlers, jsonService, RemoteCallError } from './manager-json-rpc';
+import { callUnary, RemoteCallError, unaryHandler } from './manager-json-rpc';
 import { sleep } from './manager-loops';
 
-export const FORWARDING_SERVICE_NAME = 'orch.manager.Forwarding';
-export const FORWARDING_SERVICE = jsonService(FORWARDING_SERVICE_NAME, ['Propose']);
+export type { ForwardingClient, ForwardingHandlers };
 
-interface ProposeRequest {
-  data: string;
+export { FORWARDING_SERVICE_NAME };
+
+/** The service definition, for declaring it on a server. */
+export function forwardingServiceDefinition(): grpc.ServiceDefinition {
+  return protos().orch.manager.Forwarding.service;
 }
-interface ProposeResponse {
-  index: number;
+
+/** A typed Forwarding client over an existing client's channel (the channel stays the caller's). */
+function forwardingClientOn(client: grpc.Client): ForwardingClient {
+  const Forwarding = protos().orch.manager.Forwarding;
+  return new Forwarding(client.getChannel().getTarget(), grpc.credentials.createInsecure(), {
+    channelOverride: client.getChannel(),
+  });
 }
 
 /** The server side, on every manager: only the leader accepts (others answer FAILED_PRECONDITION). */
-export function createForwardingHandlers(
-  raft: () => RaftNode | undefined,
-): grpc.UntypedServiceImplementation {
-  return jsonHandlers(
-    {
-      Propose: async (request, call) => {
-        const node = raft();
-        if (!node) throw new ManagerStoppedError();
-        const { data } = request as ProposeRequest;
-        if (typeof data !== 'string') throw new TypeError('Propose needs data (base64)');
-        const controller = new AbortController();
-        call.on('cancelled', () => controller.abort());
-        const { index } = await node.propose(Buffer.from(data, 'base64'), { signal: controller.signal });
-        return { index } satisfies ProposeResponse;
-      },
-    },
-    (err) =>
-      err instanceof NotLeaderError || err instanceof ManagerStoppedError || err instanceof RaftStoppedError
-        ? grpc.status.FAILED_PRECONDITION
-        : err instanceof LeadershipLostError
-          ? grpc.status.ABORTED
-          : grpc.status.UNKNOWN,
-  );
+export function createForwardingHandlers(raft: () => RaftNode | undefined): ForwardingHandlers {
+  return {
+    Propose: unaryHandler(async (request, call) => {
+      const node = raft();
+      if (!node) throw new ManagerStoppedError();
+      if (request.data.length === 0) throw new TypeError('Propose needs the encoded entry in data');
+      const controller = new AbortController();
+      call.on('cancelled', () => controller.abort());
+      const { index } = await node.propose(request.data, { signal: controller.signal });
+      return { index };
+    }, codeOfError),
+  };
+}
+
+function codeOfError(err: Error): grpc.status {
+  return err instanceof NotLeaderError ||
+    err instanceof ManagerStoppedError ||
+    err instanceof RaftStoppedError
+    ? grpc.status.FAILED_PRECONDITION
+    : err instanceof LeadershipLostError
+      ? grpc.status.ABORTED
+      : grpc.status.UNKNOWN;
 }
 
 export interface ForwardingProposerOptions {
@@ -72,7 +81,20 @@ export interface ForwardingProposerOptions {
 const RETRY_DELAY_MS = 50;
 
 export class ForwardingProposer implements Proposer {
+  /** Typed clients over the caller's cached clients, one per client. */
+  private readonly typedClients = new WeakMap<grpc.Client, ForwardingClient>();
+
   constructor(private readonly options: ForwardingProposerOptions) {}
+
+  private forwardingClient(nodeAddr: string): ForwardingClient {
+    const client = this.options.clientFor(nodeAddr);
+    let typed = this.typedClients.get(client);
+    if (!typed) {
+      typed = forwardingClientOn(client);
+      this.typedClients.set(client, typed);
+    }
+    return typed;
+  }
 
   async propose(data: Uint8Array, options: ProposeOptions = {}): Promise<{ index: number }> {
     const { signal } = options;
@@ -92,13 +114,12 @@ export class ForwardingProposer implements Proposer {
         const leaderAddr = this.options.leaderNodeAddress();
         if (leaderAddr !== undefined) {
           try {
-            return await callJson<ProposeResponse>(
-              this.options.clientFor(leaderAddr),
-              FORWARDING_SERVICE,
-              'Propose',
-              { data: Buffer.from(data).toString('base64') } satisfies ProposeRequest,
+            const client = this.forwardingClient(leaderAddr);
+            const { index } = await callUnary<{ index: number }>(
+              (callOptions, callback) => client.propose({ data }, callOptions, callback),
               { signal, timeoutMs: Math.max(this.options.noLeaderTimeoutMs, 5_000) },
             );
+            return { index };
           } catch (err) {
             if (!isRetryable(err)) throw translate(err);
             this.options.logger.debug({ leaderAddr, err: (err as Error).message }, 'forwarding retried');

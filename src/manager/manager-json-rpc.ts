@@ -1,7 +1,8 @@
-// Unary gRPC methods whose messages are JSON documents, for the few internal services that have no
-// message in proto/ yet (proposal forwarding between managers, the node's local admin socket).
-// Errors travel as a gRPC status plus the error's class name in trailing metadata, so the caller
-// gets a typed error with the same one-line message back.
+// Unary gRPC calls with typed errors, for the internal services of proto/orch/manager.proto and
+// proto/orch/node.proto: a handler's error travels as a gRPC status plus the error's class name in
+// trailing metadata, so the caller gets a RemoteCallError with the same one-line message back.
+// unaryHandler/callUnary wrap the generated typed handlers and clients; jsonService/jsonHandlers/
+// callJson do the same for ad-hoc JSON methods (tests of the node server).
 import * as grpc from '@grpc/grpc-js';
 
 export const ERROR_NAME_METADATA_KEY = 'orch-error-name';
@@ -26,6 +27,55 @@ export function jsonService(service: string, methods: readonly string[]): grpc.S
   return definition;
 }
 
+/** The status a failed handler answers: the error's message, its class name in metadata. */
+function errorStatus(err: unknown, codeOf: (err: Error) => grpc.status): Partial<grpc.StatusObject> {
+  const error = err instanceof Error ? err : new Error(String(err));
+  const metadata = new grpc.Metadata();
+  metadata.set(ERROR_NAME_METADATA_KEY, error.name);
+  return { code: codeOf(error), details: error.message, metadata };
+}
+
+/** A typed unary handler from an async function; its errors become statuses via `codeOf`. */
+export function unaryHandler<Request, Response>(
+  handler: (request: Request, call: grpc.ServerUnaryCall<Request, Response>) => Promise<Response>,
+  codeOf: (err: Error) => grpc.status = () => grpc.status.UNKNOWN,
+): grpc.handleUnaryCall<Request, Response> {
+  return (call, callback) => {
+    handler(call.request, call).then(
+      (response) => callback(null, response),
+      (err: unknown) => callback(errorStatus(err, codeOf)),
+    );
+  };
+}
+
+/**
+ * One call of a generated typed client's unary method, as a promise with a deadline (default 10 s)
+ * and cancellation; rejects with RemoteCallError. `start` issues the call, e.g.
+ * `(options, callback) => client.propose(request, options, callback)`.
+ */
+export function callUnary<Response>(
+  start: (options: grpc.CallOptions, callback: grpc.requestCallback<Response>) => grpc.ClientUnaryCall,
+  options: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<Response> {
+  const { signal } = options;
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise<Response>((resolve, reject) => {
+    const deadline = new Date(Date.now() + (options.timeoutMs ?? 10_000));
+    const call = start({ deadline }, (err, value) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (err) reject(remoteCallError(err));
+      else resolve(value as Response);
+    });
+    const onAbort = (): void => call.cancel();
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function remoteCallError(err: grpc.ServiceError): RemoteCallError {
+  const remoteName = err.metadata?.get(ERROR_NAME_METADATA_KEY)[0]?.toString();
+  return new RemoteCallError(err.details || err.message, err.code, remoteName, { cause: err });
+}
+
 /** A handler: its errors become statuses via `codeOf` (default UNKNOWN). */
 export type JsonHandler = (
   request: unknown,
@@ -44,12 +94,7 @@ export function jsonHandlers(
     ) => {
       handler(call.request, call).then(
         (response) => callback(null, response),
-        (err: unknown) => {
-          const error = err instanceof Error ? err : new Error(String(err));
-          const metadata = new grpc.Metadata();
-          metadata.set(ERROR_NAME_METADATA_KEY, error.name);
-          callback({ code: codeOf(error), details: error.message, metadata });
-        },
+        (err: unknown) => callback(errorStatus(err, codeOf)),
       );
     };
   }
@@ -92,10 +137,8 @@ export function callJson<T>(
       { deadline },
       (err, value) => {
         signal?.removeEventListener('abort', onAbort);
-        if (err) {
-          const remoteName = err.metadata?.get(ERROR_NAME_METADATA_KEY)[0]?.toString();
-          reject(new RemoteCallError(err.details || err.message, err.code, remoteName, { cause: err }));
-        } else resolve(value as T);
+        if (err) reject(remoteCallError(err));
+        else resolve(value as T);
       },
     );
     const onAbort = (): void => call.cancel();

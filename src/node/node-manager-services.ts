@@ -15,7 +15,7 @@ import { DISPATCHER_SERVICE, Dispatcher, dispatcherServiceDefinition } from '../
 import { startLeaderLoops } from '../manager/loops';
 import type { Manager } from '../manager/manager';
 import { createClusterOps } from '../manager/manager-cluster-ops';
-import { FORWARDING_SERVICE, FORWARDING_SERVICE_NAME } from '../manager/manager-forwarding';
+import { FORWARDING_SERVICE_NAME, forwardingServiceDefinition } from '../manager/manager-forwarding';
 import { untilAborted } from '../manager/manager-loops';
 import type { NodeServer } from './node-server';
 
@@ -25,7 +25,7 @@ const NOT_A_MANAGER = 'this node is not a manager; call a manager of the cluster
 /** Declares the manager services on the node server (before it listens); unimplemented on a worker. */
 export function declareManagerServices(server: NodeServer): void {
   server.declare(CA_SERVICE_NAME, caProtos().CA.service, NOT_A_MANAGER);
-  server.declare(FORWARDING_SERVICE_NAME, FORWARDING_SERVICE, NOT_A_MANAGER);
+  server.declare(FORWARDING_SERVICE_NAME, forwardingServiceDefinition(), NOT_A_MANAGER);
   server.declare(CONTROL_SERVICE_NAME, controlServiceDefinition(), NOT_A_MANAGER);
   server.declare(DISPATCHER_SERVICE, dispatcherServiceDefinition(), NOT_A_MANAGER);
 }

@@ -1,29 +1,46 @@
-// orch.node.NodeRole: how the leader tells a node that the cluster changed its role (promote or
-// demote), so the node renews its certificate at once and follows the new role instead of learning
-// it at its next scheduled renewal. Every node serves it on its node server; the authorization
-// rules make it manager-only (no rule names it), so only a manager of the cluster can call it.
-import type * as grpc from '@grpc/grpc-js';
-import { callJson, jsonHandlers, jsonService } from '../manager/manager-json-rpc';
+// orch.node.NodeRole (proto/orch/node.proto): how the leader tells a node that the cluster changed
+// its role (promote or demote), so the node renews its certificate at once and follows the new role
+// instead of learning it at its next scheduled renewal. Every node serves it on its node server; the
+// authorization rules make it manager-only, so only a manager of the cluster can call it.
+import * as grpc from '@grpc/grpc-js';
+import type { NodeRoleClient, NodeRoleHandlers } from '../api/gen/types/orch/node/NodeRole';
+import { protos } from '../api/grpc';
+import { NODE_ROLE_SERVICE_NAME } from '../manager/ca/authorization';
+import { roleFromWire, roleToWire } from '../manager/ca/node-identity';
+import { callUnary, unaryHandler } from '../manager/manager-json-rpc';
 
-export const NODE_ROLE_SERVICE_NAME = 'orch.node.NodeRole';
-export const NODE_ROLE_SERVICE = jsonService(NODE_ROLE_SERVICE_NAME, ['RoleChanged']);
+export type { NodeRoleClient, NodeRoleHandlers };
 
-export interface RoleChangedRequest {
-  role: 'manager' | 'worker';
-}
+export { NODE_ROLE_SERVICE_NAME };
+
+/** The service definition (generated from proto/), for declaring it on a server. */
+export const NODE_ROLE_SERVICE: grpc.ServiceDefinition = protos().orch.node.NodeRole.service;
 
 export function createNodeRoleImplementation(
   onRoleChanged: (role: 'manager' | 'worker') => Promise<void>,
-): grpc.UntypedServiceImplementation {
-  return jsonHandlers({
-    RoleChanged: async (request) => {
-      const { role } = request as RoleChangedRequest;
-      if (role !== 'manager' && role !== 'worker') throw new TypeError(`unknown role ${String(role)}`);
+): NodeRoleHandlers {
+  return {
+    RoleChanged: unaryHandler(async (request) => {
       // Answer at once: the renewal calls back into the managers.
-      void onRoleChanged(role);
+      void onRoleChanged(roleFromWire(request.role));
       return {};
-    },
-  });
+    }),
+  };
+}
+
+/** Typed clients over the caller's cached clients (their channels stay the caller's). */
+const typedClients = new WeakMap<grpc.Client, NodeRoleClient>();
+
+function nodeRoleClientOn(client: grpc.Client): NodeRoleClient {
+  let typed = typedClients.get(client);
+  if (!typed) {
+    const NodeRole = protos().orch.node.NodeRole;
+    typed = new NodeRole(client.getChannel().getTarget(), grpc.credentials.createInsecure(), {
+      channelOverride: client.getChannel(),
+    });
+    typedClients.set(client, typed);
+  }
+  return typed;
 }
 
 /** The leader's side: tells the node served at `client` its new role. */
@@ -32,8 +49,12 @@ export async function notifyRoleChanged(
   role: 'manager' | 'worker',
   options: { signal?: AbortSignal } = {},
 ): Promise<void> {
-  await callJson(client, NODE_ROLE_SERVICE, 'RoleChanged', { role } satisfies RoleChangedRequest, {
-    ...options,
-    timeoutMs: 2000,
-  });
+  const typed = nodeRoleClientOn(client);
+  await callUnary(
+    (callOptions, callback) => typed.roleChanged({ role: roleToWire(role) }, callOptions, callback),
+    {
+      ...options,
+      timeoutMs: 2000,
+    },
+  );
 }

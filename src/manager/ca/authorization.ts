@@ -25,6 +25,12 @@ export type AccessRules = Readonly<Record<string, readonly Caller[]>>;
 /** The dispatcher's service name: workers hold sessions with it. */
 export const DISPATCHER_SERVICE_NAME = 'orch.dispatcher.Dispatcher';
 
+/** Proposal forwarding between managers (proto/orch/manager.proto). */
+export const FORWARDING_SERVICE_NAME = 'orch.manager.Forwarding';
+
+/** The leader's role-change notice to a node (proto/orch/node.proto). */
+export const NODE_ROLE_SERVICE_NAME = 'orch.node.NodeRole';
+
 /**
  * Joining needs only the CA's root certificate and IssueNodeCertificate (which checks the token);
  * workers reach the CA (renewal) and the dispatcher; all else, Raft included, is manager-only.
@@ -34,6 +40,9 @@ export const DEFAULT_ACCESS_RULES: AccessRules = {
   [`/${CA_SERVICE_NAME}/IssueNodeCertificate`]: ['anonymous', 'worker', 'manager'],
   [CA_SERVICE_NAME]: ['worker', 'manager'],
   [DISPATCHER_SERVICE_NAME]: ['worker', 'manager'],
+  // Manager-only like everything unnamed; named so that a wider default never opens them.
+  [FORWARDING_SERVICE_NAME]: ['manager'],
+  [NODE_ROLE_SERVICE_NAME]: ['manager'],
 };
 
 const MANAGER_ONLY: readonly Caller[] = ['manager'];

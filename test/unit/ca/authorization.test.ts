@@ -45,6 +45,14 @@ describe('Authorizer', () => {
     expect(authorizer.authorize('/orch.dispatcher.Dispatcher/Session', worker)).toBe(worker);
   });
 
+  it('keeps proposal forwarding and role-change notices to managers', () => {
+    for (const method of ['/orch.manager.Forwarding/Propose', '/orch.node.NodeRole/RoleChanged']) {
+      expect(authorizer.authorize(method, manager)).toBe(manager);
+      expect(() => authorizer.authorize(method, worker)).toThrow(PermissionDeniedError);
+      expect(() => authorizer.authorize(method, undefined)).toThrow(UnauthenticatedError);
+    }
+  });
+
   it('treats every service no rule names as manager-only', () => {
     expect(authorizer.authorize('/orch.control.Control/ListNodes', manager)).toBe(manager);
     expect(() => authorizer.authorize('/orch.control.Control/ListNodes', worker)).toThrow(

@@ -4,8 +4,8 @@ import { silentLogger } from '../../../src/common/logger';
 import { QuorumLostError } from '../../../src/manager/manager-errors';
 import {
   createForwardingHandlers,
-  FORWARDING_SERVICE,
   ForwardingProposer,
+  forwardingServiceDefinition,
 } from '../../../src/manager/manager-forwarding';
 
 /** Just what the proposer and the handlers use of a RaftNode. */
@@ -30,7 +30,7 @@ describe('forwarding proposer', () => {
   beforeAll(async () => {
     server = new grpc.Server();
     server.addService(
-      FORWARDING_SERVICE,
+      forwardingServiceDefinition(),
       createForwardingHandlers(() => leaderRaft),
     );
     const port = await new Promise<number>((resolve, reject) =>
