@@ -269,8 +269,10 @@ describeDocker('docker executor against the real engine', () => {
         { stream: 'stderr', line: 'err2' },
       ]),
     );
+    // 'late' and 'err2' come 0.5 s after the others; the engine stamps stdout and stderr lines in
+    // separate copiers, so err2's stamp may precede late's by a hair: ask from 0.25 s before 'late'.
     const late = followed.find((e) => e.line === 'late')!;
-    const since = await collect(controller.logs({ since: late.time }));
+    const since = await collect(controller.logs({ since: new Date(late.time!.getTime() - 250) }));
     expect(since.map((e) => e.line).sort()).toEqual(['err2', 'late']);
   });
 
