@@ -18,9 +18,9 @@ import {
   type TaskRunSpec,
   type TaskStatusLike,
 } from '../../src/agent/executor/task-spec';
-import type { TaskState } from '../../src/agent/executor/task-state';
 import { runTaskStep, type TaskStepResult } from '../../src/agent/executor/task-step';
 import type { TaskStatus__Output } from '../../src/api/gen/types/orch/objects/TaskStatus';
+import type { TaskState } from '../../src/common/task-state';
 import { describeDocker, TEST_IMAGE, uniqueId } from '../support/docker';
 
 describeDocker('docker executor against the real engine', () => {

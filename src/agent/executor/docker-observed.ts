@@ -1,11 +1,11 @@
 // Reads a container's inspect data as task facts: which lifecycle state it corresponds to, how it
 // ended, and which host ports the engine bound for it. Pure, so it is tested without Docker.
 import type Docker from 'dockerode';
+import type { TaskState } from '../../common/task-state';
 import { LABEL_NODE_ID, LABEL_SERVICE_ID, LABEL_TASK_ID } from './docker-labels';
 import { TaskExitError } from './errors';
 import type { ObservedTask } from './executor';
 import type { BoundPort } from './task-spec';
-import type { TaskState } from './task-state';
 
 /** Docker reports unset times as Go's zero time. */
 export function parseEngineTime(value: string | undefined): Date | undefined {

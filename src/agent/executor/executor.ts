@@ -4,8 +4,8 @@
 // per task: prepare on a task that already has a container, start on a running one, and shutdown or
 // remove on one that is gone all succeed, so an agent that restarts can simply step its tasks again.
 
+import type { TaskState } from '../../common/task-state';
 import type { BoundPort, ExecutorTask } from './task-spec';
-import type { TaskState } from './task-state';
 
 export interface Waitable {
   signal?: AbortSignal;

@@ -4,6 +4,7 @@
 // seeded failures, stop delay) taken from a HollowBehaviour. Logs are generated from the container's
 // state, not stored. Time comes from the engine's shared scheduler: no timer per task.
 import { type Logger, silentLogger } from '../../common/logger';
+import type { TaskState } from '../../common/task-state';
 import {
   ContainerNotFoundError,
   ContainerStartError,
@@ -32,7 +33,6 @@ import {
   notify,
 } from './hollow-engine';
 import type { BoundPort, ExecutorTask } from './task-spec';
-import type { TaskState } from './task-state';
 
 /** Exit code of a killed process (128 + SIGKILL), as Docker reports it. */
 const KILLED_EXIT_CODE = 137;

@@ -1,4 +1,6 @@
 // Entry of the executor layer: what the agent imports to run tasks on Docker or on hollow nodes.
+
+export { formatTaskState, isTerminal, type TaskState, taskStateRank } from '../../common/task-state';
 export { DockerEngine } from './docker';
 export { DockerExecutor, type DockerExecutorOptions, DockerTaskController } from './docker-executor';
 export {
@@ -58,5 +60,4 @@ export {
   type TaskRunSpec,
   type TaskStatusLike,
 } from './task-spec';
-export { isTerminal, type TaskState, taskStateName, taskStateRank } from './task-state';
 export { runTaskStep, type StepOutcome, type TaskStepOptions, type TaskStepResult } from './task-step';

@@ -6,10 +6,10 @@
 // The caller (the agent) loops: report the status when it changed, retry later on `retry`, wait for
 // a new desired state on `noop`, stop on `dead`.
 import type { Logger } from '../../common/logger';
+import { formatTaskState, isTerminal, type TaskState, taskStateRank } from '../../common/task-state';
 import { ExecutorError, FinalExecutorError, isTemporary, TaskExitError } from './errors';
 import type { TaskController, Waitable } from './executor';
 import type { BoundPort, ExecutorTask, TaskStatusLike } from './task-spec';
-import { isTerminal, type TaskState, taskStateName, taskStateRank } from './task-state';
 
 export type StepOutcome =
   /** The task moved to a new state: report `status`. */
@@ -63,9 +63,9 @@ export async function runTaskStep<S extends TaskStatusLike>(
     options.logger?.debug(
       {
         task: task.id,
-        from: taskStateName(observed),
-        to: taskStateName(state),
-        desired: taskStateName(task.desiredState),
+        from: formatTaskState(observed),
+        to: formatTaskState(state),
+        desired: formatTaskState(task.desiredState),
       },
       'task state changed',
     );

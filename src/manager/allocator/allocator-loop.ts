@@ -9,10 +9,10 @@
 // service is removed or stops publishing them. Host-mode ports are left to the scheduler.
 
 import type { Endpoint__Output } from '../../api/gen/types/orch/objects/Endpoint';
+import { TaskState } from '../../common/task-state';
 import type { ObjectEventOf, ReadTx, Service, Task } from '../../store';
 import { type LoopOptions, StoreLoop } from '../loops/store-loop';
 import { isLive, observedState } from '../orchestrator/task-factory';
-import { TaskState } from '../orchestrator/task-state';
 import { AllocatorError } from './allocator-errors';
 import { type NetworkAllocator, noNetworks } from './network-hooks';
 import { isEndpointAllocated, PortAllocator, type PortRange } from './port-allocator';

@@ -3,9 +3,10 @@
 // changes the agent must hear about (a task newly assigned, a desired-state change, a removal, a
 // secret first needed or no longer needed) and leaves out what the agent does not need back — above
 // all the status updates the agent itself reported, which are most of the traffic.
+
+import { taskStateRank } from '../../common/task-state';
 import type { ReadTx } from '../../store';
 import type { Config, Secret, Task } from '../../store/objects';
-import { taskStateRank } from '../orchestrator/task-state';
 import type { Assignment, AssignmentsMessage } from './dispatcher-grpc';
 
 const ASSIGNED = taskStateRank('TASK_STATE_ASSIGNED');

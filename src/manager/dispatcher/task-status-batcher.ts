@@ -6,8 +6,8 @@
 // resolves once its batch is written, so an agent knows its report is durable.
 import type { Logger } from 'pino';
 import type { TaskStatus__Output } from '../../api/gen/types/orch/objects/TaskStatus';
+import { checkObservedTransition, taskStateRank } from '../../common/task-state';
 import type { MemoryStore, WriteTx } from '../../store';
-import { checkObservedTransition, taskStateRank } from '../orchestrator/task-state';
 
 export interface TaskStatusReport {
   taskId: string;

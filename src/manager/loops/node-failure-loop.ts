@@ -5,10 +5,10 @@
 // orphan delay (Swarm: 24 h; a timer wakes the loop then), or on a removed node, are marked orphaned,
 // since no agent will ever report on them. Paused and disconnected nodes keep their tasks.
 
+import { isTerminal } from '../../common/task-state';
 import type { Node, ObjectEventOf, ReadTx, Task } from '../../store';
 import { DEFAULT_ORPHAN_AFTER_MS, nodeCondition, planNodeFailures } from '../orchestrator/node-failure';
 import { observedState } from '../orchestrator/task-factory';
-import { isTerminal } from '../orchestrator/task-state';
 import type { LoopTimer } from './loop-clock';
 import { type LoopOptions, StoreLoop } from './store-loop';
 import { writeTaskChanges } from './task-writes';

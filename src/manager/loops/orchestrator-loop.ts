@@ -12,6 +12,7 @@
 // shutdowns dirty the services); a change of the cluster's task history limit, which dirties all.
 // It never assigns nodes (the scheduler does) and never moves a task's observed state past pending.
 
+import { isTerminal, TaskState } from '../../common/task-state';
 import type { Node, ObjectEventOf, ReadTx, Service, Task } from '../../store';
 import { mustLeaveNode, nodeCondition } from '../orchestrator/node-failure';
 import { randomTaskId } from '../orchestrator/reconcile-context';
@@ -19,7 +20,6 @@ import { isEmptyPlan, type ReconcilePlan, wakeAt } from '../orchestrator/reconci
 import { planServiceRemoval, reconcileService } from '../orchestrator/reconcile-service';
 import { RestartSupervisor } from '../orchestrator/restart-supervisor';
 import { isLive, observedState } from '../orchestrator/task-factory';
-import { isTerminal, TaskState } from '../orchestrator/task-state';
 import type { LoopTimer } from './loop-clock';
 import { historyRetentionOf, nodeChangeMatters } from './loop-events';
 import { isUpdatePaused, isUpdating, planRollingUpdate, type RollingUpdatePlan } from './rolling-update';

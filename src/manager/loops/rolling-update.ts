@@ -16,10 +16,10 @@ import type { ServiceSpec__Output } from '../../api/gen/types/orch/objects/Servi
 import type { Task__Output } from '../../api/gen/types/orch/objects/Task';
 import type { UpdateConfig__Output } from '../../api/gen/types/orch/objects/UpdateConfig';
 import type { UpdateStatus__Output } from '../../api/gen/types/orch/objects/UpdateStatus';
+import { isTerminal, TaskState, taskStateRank } from '../../common/task-state';
 import { emptyPlan, type ReconcilePlan } from '../orchestrator/reconcile-plan';
 import { slotKeyOf } from '../orchestrator/restart-supervisor';
 import { isLive, newTask, observedState, shutDownTask } from '../orchestrator/task-factory';
-import { isTerminal, TaskState, taskStateRank } from '../orchestrator/task-state';
 import { nodeMatchesConstraints } from '../scheduler/scheduler-filters';
 import { parseConstraints } from '../spec/spec-constraint';
 

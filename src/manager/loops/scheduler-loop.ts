@@ -6,9 +6,9 @@
 // whose write did not happen is taken back (revertPlacement) so the view keeps only what the store
 // holds. Pending tasks are tried again whenever a node or a task changes, since either can free room.
 
+import { isTerminal } from '../../common/task-state';
 import type { ObjectEventOf, ReadTx, Task } from '../../store';
 import { observedState } from '../orchestrator/task-factory';
-import { isTerminal } from '../orchestrator/task-state';
 import { Scheduler, type SchedulerOptions } from '../scheduler/scheduler';
 import { assignTask, isAwaitingScheduling, markUnschedulable } from '../scheduler/scheduler-decisions';
 import { nodeChangeMatters } from './loop-events';

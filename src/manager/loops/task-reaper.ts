@@ -5,11 +5,11 @@
 // finished tasks (observed terminal and no longer desired to run) are ever deleted.
 // Runs on task changes that finish a task, service removals, and a change of the history limit.
 
+import { isTerminal } from '../../common/task-state';
 import type { ObjectEventOf, ReadTx, Task } from '../../store';
 import { slotKeyOf } from '../orchestrator/restart-supervisor';
 import { isLive, observedState } from '../orchestrator/task-factory';
 import { planHistoryCleanup } from '../orchestrator/task-history';
-import { isTerminal } from '../orchestrator/task-state';
 import { historyRetentionOf } from './loop-events';
 import { type LoopOptions, StoreLoop } from './store-loop';
 import { CHANGES_PER_UNIT, deleteFinished } from './task-writes';

@@ -6,9 +6,9 @@
 // replacement never exists without its predecessor's shutdown. Deletes only remove tasks that are
 // still finished. Large plans are split into units so no transaction grows past the store's limits.
 
+import { isTerminal } from '../../common/task-state';
 import type { Batch, Task, WriteTx } from '../../store';
 import { isLive, observedState } from '../orchestrator/task-factory';
-import { isTerminal } from '../orchestrator/task-state';
 
 /** Changes per unit of a batch: well under the store's 200-changes/1 MiB transaction target. */
 export const CHANGES_PER_UNIT = 100;

@@ -9,13 +9,13 @@
 import type { Node__Output } from '../../api/gen/types/orch/objects/Node';
 import type { Service__Output } from '../../api/gen/types/orch/objects/Service';
 import type { Task__Output } from '../../api/gen/types/orch/objects/Task';
+import { isTerminal } from '../../common/task-state';
 import { byNodeId, globalNodeFilter } from './global-eligibility';
 import { leaveReason, mustLeaveNode, nodeCondition } from './node-failure';
 import type { ReconcileContext } from './reconcile-context';
 import { emptyPlan, type ReconcilePlan, wakeAt } from './reconcile-plan';
 import { isLive, newTask, observedState, shutDownTask, tasksOf } from './task-factory';
 import { planHistoryCleanup } from './task-history';
-import { isTerminal } from './task-state';
 
 export function reconcileGlobal(
   service: Service__Output,

@@ -2,6 +2,22 @@
 // restarts, task history and node failures. Everything here is pure or in-memory; the leader's
 // loops read the store, call these and write the plans back.
 
+export {
+  canTransition,
+  checkDesiredTransition,
+  checkObservedTransition,
+  DESIRED_STATES,
+  formatTaskState,
+  isBeforeRunning,
+  isStateBefore,
+  isTerminal,
+  observedStateWriter,
+  type StateWriter,
+  TaskState,
+  TaskStateError,
+  type TaskStateValue,
+  taskStateRank,
+} from '../../common/task-state';
 export { globalNodeFilter } from './global-eligibility';
 export { reconcileGlobal } from './global-reconcile';
 export { type JobOptions, reconcileGlobalJob, reconcileReplicatedJob } from './job-reconcile';
@@ -36,19 +52,3 @@ export {
 } from './task-factory';
 export { DEFAULT_TASK_HISTORY_RETENTION, type HistoryOptions, planHistoryCleanup } from './task-history';
 export { type NamedTask, taskContainerName, taskName } from './task-naming';
-export {
-  canTransition,
-  checkDesiredTransition,
-  checkObservedTransition,
-  DESIRED_STATES,
-  formatTaskState,
-  isBeforeRunning,
-  isStateBefore,
-  isTerminal,
-  observedStateWriter,
-  type StateWriter,
-  TaskState,
-  TaskStateError,
-  type TaskStateValue,
-  taskStateRank,
-} from './task-state';

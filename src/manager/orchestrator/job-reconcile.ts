@@ -14,6 +14,7 @@
 import type { Node__Output } from '../../api/gen/types/orch/objects/Node';
 import type { Service__Output } from '../../api/gen/types/orch/objects/Service';
 import type { Task__Output } from '../../api/gen/types/orch/objects/Task';
+import { isTerminal, TaskState } from '../../common/task-state';
 import { byNodeId, globalNodeFilter } from './global-eligibility';
 import { leaveReason, mustLeaveNode, nodeCondition } from './node-failure';
 import type { ReconcileContext } from './reconcile-context';
@@ -21,7 +22,6 @@ import { emptyPlan, type ReconcilePlan, wakeAt } from './reconcile-plan';
 import { slotKeyOf } from './restart-supervisor';
 import { isLive, newTask, observedState, shutDownTask, tasksOf } from './task-factory';
 import { planHistoryCleanup } from './task-history';
-import { isTerminal, TaskState } from './task-state';
 
 export interface JobOptions {
   /** The iteration to run; defaults to the highest found among the service's tasks (0 if none). */

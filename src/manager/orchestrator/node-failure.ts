@@ -10,8 +10,8 @@
 
 import type { Node__Output } from '../../api/gen/types/orch/objects/Node';
 import type { Task__Output } from '../../api/gen/types/orch/objects/Task';
+import { isTerminal } from '../../common/task-state';
 import { isLive, observedState, orphanTask, shutDownTask } from './task-factory';
-import { isTerminal } from './task-state';
 
 export type NodeCondition = 'available' | 'paused' | 'draining' | 'down' | 'removed' | 'unsettled';
 

@@ -4,13 +4,13 @@
 import type { Node__Output } from '../../api/gen/types/orch/objects/Node';
 import type { Service__Output } from '../../api/gen/types/orch/objects/Service';
 import type { Task__Output } from '../../api/gen/types/orch/objects/Task';
+import { isTerminal } from '../../common/task-state';
 import { reconcileGlobal } from './global-reconcile';
 import { type JobOptions, reconcileGlobalJob, reconcileReplicatedJob } from './job-reconcile';
 import type { ReconcileContext } from './reconcile-context';
 import { emptyPlan, type ReconcilePlan } from './reconcile-plan';
 import { reconcileReplicated } from './replicated-reconcile';
 import { isLive, observedState, shutDownTask } from './task-factory';
-import { isTerminal } from './task-state';
 
 /** Reconciles `service` with the reconciler of its mode (replicated, global or a job). */
 export function reconcileService(

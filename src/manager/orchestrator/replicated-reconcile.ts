@@ -13,13 +13,13 @@
 import type { Node__Output } from '../../api/gen/types/orch/objects/Node';
 import type { Service__Output } from '../../api/gen/types/orch/objects/Service';
 import type { Task__Output } from '../../api/gen/types/orch/objects/Task';
+import { isTerminal, TaskState, taskStateRank } from '../../common/task-state';
 import { MinHeap } from '../scheduler/min-heap';
 import { leaveReason, mustLeaveNode, nodeCondition } from './node-failure';
 import type { ReconcileContext } from './reconcile-context';
 import { emptyPlan, type ReconcilePlan, wakeAt } from './reconcile-plan';
 import { isLive, newTask, observedState, shutDownTask, tasksOf } from './task-factory';
 import { planHistoryCleanup } from './task-history';
-import { isTerminal, TaskState, taskStateRank } from './task-state';
 
 interface Slot {
   readonly slot: number;

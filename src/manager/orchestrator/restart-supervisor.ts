@@ -12,7 +12,7 @@
 
 import type { Service__Output } from '../../api/gen/types/orch/objects/Service';
 import type { Task__Output } from '../../api/gen/types/orch/objects/Task';
-import { TaskState } from './task-state';
+import { TaskState } from '../../common/task-state';
 
 export interface Clock {
   now(): number;

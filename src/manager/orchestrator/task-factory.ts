@@ -4,7 +4,7 @@
 
 import type { Service__Output } from '../../api/gen/types/orch/objects/Service';
 import type { Task__Output } from '../../api/gen/types/orch/objects/Task';
-import { isTerminal, TaskState, type TaskStateValue, taskStateRank } from './task-state';
+import { isTerminal, TaskState, type TaskStateValue, taskStateRank } from '../../common/task-state';
 
 export interface NewTaskOptions {
   readonly id: string;

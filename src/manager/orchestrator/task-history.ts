@@ -6,9 +6,9 @@
 // its slot's current one. Slots declared removed (scaled away, node gone) lose all their history.
 
 import type { Task__Output } from '../../api/gen/types/orch/objects/Task';
+import { isTerminal } from '../../common/task-state';
 import { slotKeyOf } from './restart-supervisor';
 import { isLive, observedState } from './task-factory';
-import { isTerminal } from './task-state';
 
 export const DEFAULT_TASK_HISTORY_RETENTION = 5;
 

@@ -2,7 +2,7 @@
 // apart from the scheduler so the loop that writes to the store owns timestamps and messages.
 
 import type { Task__Output } from '../../api/gen/types/orch/objects/Task';
-import { TaskState } from '../orchestrator/task-state';
+import { TaskState } from '../../common/task-state';
 
 /** A task waits for a node: desired to run and allocated (pending), not yet assigned. */
 export function isAwaitingScheduling(task: Task__Output): boolean {

@@ -11,7 +11,7 @@
 
 import type { Node__Output } from '../../api/gen/types/orch/objects/Node';
 import type { Task__Output } from '../../api/gen/types/orch/objects/Task';
-import { TaskState, taskStateRank } from '../orchestrator/task-state';
+import { TaskState, taskStateRank } from '../../common/task-state';
 import { FilterPipeline } from './filter-pipeline';
 import { NodeInfo } from './node-info';
 import { buildPlacer } from './placement-tree';

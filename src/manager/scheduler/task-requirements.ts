@@ -6,7 +6,7 @@
 import type { PortConfig__Output } from '../../api/gen/types/orch/objects/PortConfig';
 import type { ServiceSpec__Output } from '../../api/gen/types/orch/objects/ServiceSpec';
 import type { Task__Output } from '../../api/gen/types/orch/objects/Task';
-import { isTerminal, TaskState, taskStateRank } from '../orchestrator/task-state';
+import { isTerminal, TaskState, taskStateRank } from '../../common/task-state';
 import { type Constraint, parseConstraints } from '../spec/spec-constraint';
 import { SpecError } from '../spec/spec-error';
 import { parseSpreadPreferences, type SpreadPreference } from '../spec/spec-preference';

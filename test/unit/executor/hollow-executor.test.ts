@@ -10,8 +10,8 @@ import {
   initialTaskStatus,
   type TaskRunSpec,
 } from '../../../src/agent/executor/task-spec';
-import type { TaskState } from '../../../src/agent/executor/task-state';
 import { runTaskStep } from '../../../src/agent/executor/task-step';
+import type { TaskState } from '../../../src/common/task-state';
 import { trackLiveTimers } from './live-timers';
 
 function makeTask(id: string, nodeId: string, spec: Partial<TaskRunSpec> = {}): ExecutorTask {

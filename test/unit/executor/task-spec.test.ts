@@ -5,8 +5,8 @@ import {
   DEFAULT_STOP_GRACE_PERIOD_MS,
   executorTaskFromProto,
 } from '../../../src/agent/executor/task-spec';
-import { isTerminal, taskStateName, taskStateRank } from '../../../src/agent/executor/task-state';
 import type { Task__Output } from '../../../src/api/gen/types/orch/objects/Task';
+import { formatTaskState, isTerminal, taskStateRank } from '../../../src/common/task-state';
 
 /** A stored task as the wire decodes it; only the fields the executor reads are filled. */
 function storedTask(): Task__Output {
@@ -136,7 +136,7 @@ describe('task states', () => {
     expect(taskStateRank('TASK_STATE_ASSIGNED')).toBeLessThan(taskStateRank('TASK_STATE_RUNNING'));
     expect(isTerminal('TASK_STATE_RUNNING')).toBe(false);
     expect(isTerminal('TASK_STATE_REJECTED')).toBe(true);
-    expect(taskStateName('TASK_STATE_PREPARING')).toBe('preparing');
+    expect(formatTaskState('TASK_STATE_PREPARING')).toBe('preparing');
   });
 });
 

@@ -6,8 +6,8 @@ import {
 } from '../../../src/agent/executor/errors';
 import type { ExitStatus, ObservedTask, TaskController } from '../../../src/agent/executor/executor';
 import { initialTaskStatus, type TaskStatusLike } from '../../../src/agent/executor/task-spec';
-import type { TaskState } from '../../../src/agent/executor/task-state';
 import { runTaskStep } from '../../../src/agent/executor/task-step';
+import type { TaskState } from '../../../src/common/task-state';
 
 /** A controller that records its calls and fails where told to. */
 class ScriptedController implements TaskController {

@@ -5,7 +5,7 @@ import type { Node__Output } from '../../../src/api/gen/types/orch/objects/Node'
 import type { Service__Output } from '../../../src/api/gen/types/orch/objects/Service';
 import type { ServiceSpec__Output } from '../../../src/api/gen/types/orch/objects/ServiceSpec';
 import type { Task__Output } from '../../../src/api/gen/types/orch/objects/Task';
-import type { TaskStateValue } from '../../../src/manager/orchestrator/task-state';
+import type { TaskStateValue } from '../../../src/common/task-state';
 
 export const GiB = 2 ** 30;
 export const CPU = 1_000_000_000;

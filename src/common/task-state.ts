@@ -1,4 +1,4 @@
-// The Swarm task lifecycle: the order of task states, which are terminal, which moves are allowed,
+// The Swarm task lifecycle, shared by managers and agents: the order of task states, which are terminal, which moves are allowed,
 // and who may write what. A task has two state fields kept apart on purpose:
 //  - desired state (Task.desired_state) is written by managers only: what the cluster wants
 //    (running, or shut down), and it only ever moves forward;
@@ -7,9 +7,11 @@
 //    agent will ever report); the agent writes everything from accepted on.
 // A state never goes backwards: a restart is a new task in the same slot.
 
-import type { TaskState__Output } from '../../api/gen/types/orch/objects/TaskState';
+import type { TaskState__Output } from '../api/gen/types/orch/objects/TaskState';
 
 export type TaskStateValue = TaskState__Output;
+/** `TaskState` is also the type of a state value, so `state: TaskState` reads naturally. */
+export type TaskState = TaskStateValue;
 
 /** The proto enum's values under readable names: `TaskState.Running`. */
 export const TaskState = {
