@@ -32,7 +32,9 @@ export function buildProgram(): Command {
   const program = new Command('orch')
     .description('orch: a container orchestrator in the spirit of Docker Swarm mode')
     .version(VERSION, '-v, --version', 'print the version')
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // Options after a subcommand belong to it: `orch service create IMAGE sh -v` passes -v to the task.
+    .enablePositionalOptions();
 
   for (const register of CLUSTER_COMMANDS) register(program);
   registerNodeCommands(program);

@@ -22,7 +22,7 @@ export interface NodeState {
   managers: string[];
   /** True on the node that ran `orch init`: it bootstraps Raft instead of waiting to be added. */
   initializedCluster: boolean;
-  /** Availability asked for at join (`--availability`), applied once the node's object exists. */
+  /** Availability asked for at join (`--availability`); the CA applies it when it creates the Node at join. */
   availability: Availability;
   raft: { tickMs: number; electionTicks: number; heartbeatTicks: number };
 }
