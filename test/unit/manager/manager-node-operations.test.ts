@@ -48,7 +48,7 @@ describe('membership operations in the store', () => {
 
   const get = (id: string) => store.view((tx) => tx.nodes.get(id));
 
-  it('promote sets the desired role and the manager address (Raft listens 10000 ports above it)', async () => {
+  it('promote sets the desired role and the manager address (Raft shares the node port)', async () => {
     await promoteNodeInStore(ctx(), 'w1', {});
     expect(get('w1')?.spec?.desiredRole).toBe('NODE_ROLE_MANAGER');
     expect(get('w1')?.managerStatus).toMatchObject({
