@@ -59,13 +59,12 @@ bench-raft: build
 bench-mesh: build
 	test/bench/mesh.sh
 
+# A local cluster (1 manager, 2 workers on 127.0.0.2-4) running a sample service on the real engine.
 demo: build image
-	@node dist/cmd/orch.js --help
-	@echo
-	@echo "orch is built: run it as 'npx orch' from this folder."
+	scripts/demo
 
 demo-down:
-	@echo "nothing to tear down yet"
+	scripts/demo down
 
 clean:
 	rm -rf dist src/api/gen node_modules/.install-stamp
