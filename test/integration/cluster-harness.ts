@@ -13,12 +13,17 @@ import { waitUntil } from './support/wait';
 
 export const ORCH_BIN = join(__dirname, '../../dist/cmd/orch.js');
 
-/** Daemons run tasks on the hollow executor: the cluster tests need no Docker engine. */
+/** By default daemons run tasks on the hollow executor: the cluster tests need no Docker engine. */
 export const DAEMON_ENV: NodeJS.ProcessEnv = {
   ...process.env,
   ORCH_LOG_LEVEL: 'info',
   ORCH_EXECUTOR: 'hollow',
 };
+
+export interface OrchClusterOptions {
+  /** `docker` runs tasks as real containers on the local engine; default `hollow`. */
+  executor?: 'hollow' | 'docker';
+}
 
 export interface RunResult {
   code: number;
@@ -27,17 +32,16 @@ export interface RunResult {
 }
 
 /** Runs `orch ARGS` to completion (never throws on a non-zero exit). */
-export function runOrch(args: readonly string[], timeoutMs = 60_000): Promise<RunResult> {
+export function runOrch(
+  args: readonly string[],
+  timeoutMs = 60_000,
+  env: NodeJS.ProcessEnv = DAEMON_ENV,
+): Promise<RunResult> {
   return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [ORCH_BIN, ...args],
-      { timeout: timeoutMs, env: DAEMON_ENV },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
+    execFile(process.execPath, [ORCH_BIN, ...args], { timeout: timeoutMs, env }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -62,6 +66,12 @@ export class OrchCluster {
     `127.${10 + Math.floor(Math.random() * 200)}.${1 + Math.floor(Math.random() * 250)}`;
   private readonly root = this.dirs.make('cluster');
   private readonly restarted = new Map<number, TrackedProcess>();
+  /** The environment of every orch command and daemon of this cluster. */
+  readonly env: NodeJS.ProcessEnv;
+
+  constructor(options: OrchClusterOptions = {}) {
+    this.env = { ...DAEMON_ENV, ORCH_EXECUTOR: options.executor ?? 'hollow' };
+  }
 
   /** Node n's address (n from 1). */
   addr(n: number): string {
@@ -74,7 +84,7 @@ export class OrchCluster {
 
   /** Runs an orch command against node n's data dir. */
   orch(n: number, ...args: string[]): Promise<RunResult> {
-    return runOrch([...args, '--data-dir', this.dataDir(n)]);
+    return runOrch([...args, '--data-dir', this.dataDir(n)], 60_000, this.env);
   }
 
   private recordPid(n: number): number {
@@ -88,29 +98,31 @@ export class OrchCluster {
   }
 
   async init(n: number, ...flags: string[]): Promise<RunResult> {
-    const result = await runOrch([
-      'init',
-      '--advertise-addr',
-      this.addr(n),
-      '--data-dir',
-      this.dataDir(n),
-      ...flags,
-    ]);
+    const result = await runOrch(
+      ['init', '--advertise-addr', this.addr(n), '--data-dir', this.dataDir(n), ...flags],
+      60_000,
+      this.env,
+    );
     if (result.code === 0) this.recordPid(n);
     return result;
   }
 
-  async join(n: number, token: string, via: number): Promise<RunResult> {
-    const result = await runOrch([
-      'join',
-      '--token',
-      token,
-      this.addr(via),
-      '--listen-addr',
-      this.addr(n),
-      '--data-dir',
-      this.dataDir(n),
-    ]);
+  async join(n: number, token: string, via: number, ...flags: string[]): Promise<RunResult> {
+    const result = await runOrch(
+      [
+        'join',
+        '--token',
+        token,
+        this.addr(via),
+        '--listen-addr',
+        this.addr(n),
+        '--data-dir',
+        this.dataDir(n),
+        ...flags,
+      ],
+      60_000,
+      this.env,
+    );
     if (result.code === 0) this.recordPid(n);
     return result;
   }
@@ -146,7 +158,7 @@ export class OrchCluster {
   async restart(n: number): Promise<void> {
     const child = this.group.spawn(process.execPath, [ORCH_BIN, 'daemon', '--data-dir', this.dataDir(n)], {
       name: `node-${n}`,
-      env: DAEMON_ENV,
+      env: this.env,
     });
     this.restarted.set(n, child);
     this.pids.add(child.pid);
