@@ -1,6 +1,29 @@
 // Entry of the routing mesh data plane (see docs/mesh.md).
 export type { BackendState } from './backend-pool';
 export {
+  type EndpointChange,
+  type EndpointListener,
+  type EndpointSubscription,
+  EndpointTable,
+} from './endpoint-table';
+export { serviceEndpointsFromWire, serviceEndpointsToWire } from './endpoint-wire';
+export {
+  type EndpointBackend,
+  type EndpointSourceTx,
+  type EndpointTableMap,
+  endpointTableFromStore,
+  hostOf,
+  ingressPortsOf,
+  meshBackendsOf,
+  meshServiceSpecOf,
+  nodeMeshAddress,
+  type ServiceEndpoints,
+  sameServiceEndpoints,
+  serviceEndpoints,
+  serviceEndpointsFromStore,
+  taskBackend,
+} from './mesh-endpoints';
+export {
   MeshClosedError,
   MeshConfigError,
   MeshFastPathError,
@@ -31,3 +54,4 @@ export {
   renderNftRuleset,
 } from './nft-fast-path';
 export { type MeshServiceStatus, RoutingMesh, type RoutingMeshOptions } from './routing-mesh';
+export { StoreEndpointSource, type StoreEndpointSourceOptions } from './store-endpoint-source';

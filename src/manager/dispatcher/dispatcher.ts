@@ -15,6 +15,7 @@ import type { SessionRequest__Output } from '../../api/gen/types/orch/dispatcher
 import type { UpdateTaskStatusRequest__Output } from '../../api/gen/types/orch/dispatcher/UpdateTaskStatusRequest';
 import type { UpdateTaskStatusResponse } from '../../api/gen/types/orch/dispatcher/UpdateTaskStatusResponse';
 import { silentLogger } from '../../common/logger';
+import { StoreEndpointSource } from '../../mesh/store-endpoint-source';
 import type { MemoryStore, StoreEventOf } from '../../store';
 import type { NodeIdentity } from '../ca/node-identity';
 import { type AuthenticatedCall, peerIdentity } from '../ca/peer-identity';
@@ -33,6 +34,7 @@ import type {
   PublishLogsMessage__Output,
   SessionMessage,
 } from './dispatcher-grpc';
+import { EndpointStreams, type EndpointsCall } from './endpoint-streams';
 import { HeartbeatMonitor } from './heartbeat-monitor';
 import {
   LogBroker,
@@ -79,6 +81,7 @@ export interface DispatcherStats {
   running: boolean;
   sessions: number;
   assignmentStreams: number;
+  endpointStreams: number;
   watchedNodes: number;
   statusReportsWritten: number;
   statusReportsRefused: number;
@@ -104,6 +107,8 @@ export class Dispatcher implements LogSource {
   private batcher: TaskStatusBatcher | undefined;
   private subscription: { close(): void } | undefined;
   private streams: AssignmentStreams | undefined;
+  private endpointSource: StoreEndpointSource | undefined;
+  private endpointStreams: EndpointStreams | undefined;
   private managersFlushScheduled = false;
   private managersDirty = false;
   private managersCache: ManagerPeer[] | undefined;
@@ -139,6 +144,9 @@ export class Dispatcher implements LogSource {
     });
     this.monitor = monitor;
     this.streams = new AssignmentStreams(this.store, this.logger);
+    this.endpointSource = new StoreEndpointSource({ store: this.store, logger: this.logger });
+    this.endpointSource.start();
+    this.endpointStreams = new EndpointStreams(this.endpointSource.table, this.logger);
     this.batcher = new TaskStatusBatcher({
       store: this.store,
       logger: this.logger,
@@ -167,6 +175,10 @@ export class Dispatcher implements LogSource {
     for (const session of [...this.sessionsById.values()]) this.endSession(session, reason);
     this.streams?.close();
     this.streams = undefined;
+    this.endpointStreams?.close();
+    this.endpointStreams = undefined;
+    this.endpointSource?.close();
+    this.endpointSource = undefined;
     this.broker.close();
     this.logger.info('dispatcher stopped');
   }
@@ -186,6 +198,7 @@ export class Dispatcher implements LogSource {
       running: this.running,
       sessions: this.sessionsById.size,
       assignmentStreams: this.streams?.size ?? 0,
+      endpointStreams: this.endpointStreams?.size ?? 0,
       watchedNodes: this.monitor?.size ?? 0,
       statusReportsWritten: this.batcher?.counters.written ?? 0,
       statusReportsRefused: this.batcher?.counters.refused ?? 0,
@@ -216,6 +229,7 @@ export class Dispatcher implements LogSource {
         );
       },
       PublishLogs: (call, callback) => this.handlePublishLogs(call, callback),
+      Endpoints: (call) => this.handleEndpoints(call),
     };
   }
 
@@ -294,8 +308,10 @@ export class Dispatcher implements LogSource {
     this.forgetSession(session);
     const status = grpcStatusOf(reason);
     const assignments = this.streams?.callOf(session.nodeId);
+    const endpoints = this.endpointStreams?.callOf(session.nodeId);
     this.streams?.detach(session.nodeId);
-    for (const call of [assignments, session.call]) {
+    this.endpointStreams?.detach(session.nodeId);
+    for (const call of [assignments, endpoints, session.call]) {
       if (call !== undefined && !call.cancelled && call.writable) call.emit('error', status);
     }
   }
@@ -305,6 +321,7 @@ export class Dispatcher implements LogSource {
     this.sessionsById.delete(session.id);
     if (this.sessionsByNode.get(session.nodeId) === session) this.sessionsByNode.delete(session.nodeId);
     this.streams?.detach(session.nodeId);
+    this.endpointStreams?.detach(session.nodeId);
     this.broker.sessionEnded(session.nodeId);
     this.logger.info({ node: session.nodeId, session: session.id }, 'session closed');
   }
@@ -346,6 +363,22 @@ export class Dispatcher implements LogSource {
       return;
     }
     const replaced = this.streams!.open(session.nodeId, call);
+    if (replaced !== undefined && !replaced.cancelled)
+      replaced.emit('error', grpcStatusOf(new SessionInvalidError(session.id)));
+  }
+
+  // --- endpoints ------------------------------------------------------------------------------
+
+  /** The routing mesh's endpoint table for a worker: complete, then every change. */
+  private handleEndpoints(call: EndpointsCall): void {
+    let session: WorkerSession;
+    try {
+      session = this.sessionOf(call, call.request);
+    } catch (err) {
+      call.emit('error', grpcStatusOf(err));
+      return;
+    }
+    const replaced = this.endpointStreams!.open(session.nodeId, call);
     if (replaced !== undefined && !replaced.cancelled)
       replaced.emit('error', grpcStatusOf(new SessionInvalidError(session.id)));
   }

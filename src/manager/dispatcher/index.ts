@@ -30,6 +30,12 @@ export {
   newDispatcherClient,
   type SessionMessage__Output,
 } from './dispatcher-grpc';
+export {
+  ENDPOINTS_MESSAGE_BUDGET,
+  EndpointStreams,
+  type EndpointsCall,
+  endpointsMessages,
+} from './endpoint-streams';
 export { DEFAULT_HEARTBEAT_GRACE_PERIODS, HeartbeatMonitor } from './heartbeat-monitor';
 export {
   insecureNodeClientOptions,
