@@ -1,224 +1,145 @@
-// Scale run of the dispatcher and agent: managers + many hollow workers in ONE process.
+// Scale benchmark (issue #6): 3 real managers + 1,000 hollow workers, 50,000 tasks.
 //
-//   node -r ./test/bench/hollow-scale-ts-hook.cjs test/bench/hollow-scale.ts
-//   BENCH_NODES=1000 BENCH_TASKS=50000 BENCH_SERVICES=50 BENCH_KILL=100 BENCH_MANAGERS=3 BENCH_HEARTBEAT_MS=5000
+//   make build && node -r ./test/bench/hollow-scale-ts-hook.cjs test/bench/hollow-scale.ts
 //
-// What it measures, with the real Dispatcher (gRPC on loopback) and real Agents over HollowExecutors:
-//  1. nodes ready: every agent opened a session (agents start spread over all managers; the
-//     followers send them to the leader, as after a leader change);
-//  2. time to all running: 50,000 tasks written ASSIGNED (round-robin over the nodes, in store
-//     batches, as the scheduler would) until every one is reported RUNNING and written back;
-//  3. process RSS and heap with everything running (managers and workers share this process, so
-//     this is an upper bound for the managers);
-//  4. reschedule: 100 nodes killed; time until the dispatcher marks them DOWN (3 heartbeat periods)
-//     and until replacement tasks — created here the way the orchestrator and scheduler would:
-//     old task desired SHUTDOWN, a new task in the same slot assigned to a live node — all run.
+// Environment (defaults in brackets): BENCH_MANAGERS [3], BENCH_NODES [1000], BENCH_SERVICES [50],
+// BENCH_TASKS [50000] (spread evenly over the services), BENCH_KILL [100], BENCH_HEARTBEAT
+// (`orch init --heartbeat-period`; default the cluster's own, 5s), BENCH_JOIN_CONCURRENCY [16],
+// BENCH_MANAGER_LOG_LEVEL [warn], BENCH_MANAGER_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`:
+// the managers write their profiles when the benchmark stops them), BENCH_TIMEOUT_MS [600000],
+// BENCH_JSON (a file to write the results to).
 //
-// Not measured here (needs the node daemon, not ready when this was written): three managers with
-// Raft between them. The managers here are one store (LocalProposer) with one leader dispatcher
-// and followers that only redirect; Raft's cost per batch entry is measured in docs/benchmarks.md.
-import * as grpc from '@grpc/grpc-js';
-import { startHollowNodes } from '../../src/agent/hollow-nodes';
-import { silentLogger } from '../../src/common/logger';
-import { Dispatcher, dispatcherServiceDefinition, metadataIdentity } from '../../src/manager/dispatcher';
-import { generateId, LocalProposer, MemoryStore, type TaskInput } from '../../src/store';
+// What runs: every manager is an `orch` daemon from dist/ (init/join with the manager token, its own
+// loopback address and data dir, ORCH_EXECUTOR=hollow, availability drain so tasks go to the hollow
+// workers only). The hollow workers live in ONE forked process (hollow-scale-workers.ts): each node
+// joins with the worker token (key pair, CSR, certificate from the cluster CA) and holds an mTLS
+// session, first to manager i mod 3 (followers send it to the leader). Services are created through
+// the leader's Control API socket and go through the real orchestrator, scheduler and dispatcher.
+//
+// What it measures:
+//  1. join: every hollow node joined and its agent started; ready: all of them READY in the store;
+//  2. time from the first CreateService to all tasks RUNNING in the leader's store;
+//  3. RSS of every manager (VmRSS with everything running, VmHWM = peak) and of the workers' process;
+//  4. kill: BENCH_KILL agents stop at once without a goodbye; time until the managers mark them
+//     DOWN, and until every task they ran has a replacement RUNNING on another node.
+import { writeFileSync } from 'node:fs';
+import { HollowScaleCluster } from './hollow-scale-cluster';
+import { mib, seconds } from './hollow-scale-memory';
 
-const NODES = Number(process.env.BENCH_NODES ?? 1000);
-const TASKS = Number(process.env.BENCH_TASKS ?? 50_000);
-const SERVICES = Number(process.env.BENCH_SERVICES ?? 50);
-const KILL = Number(process.env.BENCH_KILL ?? 100);
-const MANAGERS = Number(process.env.BENCH_MANAGERS ?? 3);
-const HEARTBEAT_MS = Number(process.env.BENCH_HEARTBEAT_MS ?? 5_000);
-const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 600_000);
+const env = process.env;
+const MANAGERS = Number(env.BENCH_MANAGERS ?? 3);
+const NODES = Number(env.BENCH_NODES ?? 1000);
+const SERVICES = Number(env.BENCH_SERVICES ?? 50);
+const TASKS = Number(env.BENCH_TASKS ?? 50_000);
+const KILL = Number(env.BENCH_KILL ?? 100);
+const REPLICAS = Math.ceil(TASKS / SERVICES);
 
-const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
-const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-
-async function until(what: string, check: () => boolean, pollMs = 100): Promise<void> {
-  const deadline = Date.now() + TIMEOUT_MS;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
-}
-
-function serviceSpec(index: number) {
-  return {
-    name: `svc-${index}`,
-    container: { image: 'orch/busybox:latest', args: ['httpd', '-f', '-p', '80'], env: [`SERVICE=${index}`] },
-    resources: { reservations: { nanoCpus: 10_000_000, memoryBytes: 8 * 1024 * 1024 } },
-  };
-}
+const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 async function main(): Promise<void> {
-  const logger = silentLogger();
-  const proposer = new LocalProposer();
-  const store = new MemoryStore({ proposer, logger });
-  proposer.attach(store);
+  const cluster = new HollowScaleCluster({
+    managers: MANAGERS,
+    heartbeatPeriod: env.BENCH_HEARTBEAT,
+    managerLogLevel: env.BENCH_MANAGER_LOG_LEVEL ?? 'warn',
+    managerNodeOptions: env.BENCH_MANAGER_NODE_OPTIONS,
+    timeoutMs: Number(env.BENCH_TIMEOUT_MS ?? 600_000),
+  });
+  const results: Record<string, unknown> = {
+    managers: MANAGERS,
+    nodes: NODES,
+    services: SERVICES,
+    tasks: REPLICAS * SERVICES,
+    kill: KILL,
+  };
+  const stop = () => {
+    cluster.close().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    await cluster.startManagers();
+    const leader = await cluster.findLeader();
+    log(`${MANAGERS} managers up (leader ${leader.addr}), all drained; data under ${cluster.root}`);
 
-  // The managers: one leader dispatcher; followers answer UNAVAILABLE naming the leader.
-  const servers: grpc.Server[] = [];
-  const dispatchers: Dispatcher[] = [];
-  const addrs: string[] = [];
-  for (let i = 0; i < MANAGERS; i++) {
-    const dispatcher = new Dispatcher({
-      store,
-      logger,
-      identify: metadataIdentity(),
-      heartbeatPeriodMs: HEARTBEAT_MS,
-      statusBatchDelayMs: 20,
-      leaderAddr: () => addrs[0],
+    let t0 = performance.now();
+    const { nodeIds, joinMs } = await cluster.startWorkers({
+      count: NODES,
+      joinConcurrency: Number(env.BENCH_JOIN_CONCURRENCY ?? 16),
     });
-    const server = new grpc.Server();
-    server.addService(dispatcherServiceDefinition(), dispatcher.handlers());
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
-        e ? reject(e) : resolve(p),
-      ),
+    results.joinMs = joinMs;
+    log(`${NODES} hollow nodes joined through the CA in ${seconds(joinMs)}`);
+    const all = new Set(nodeIds);
+    await cluster.until(
+      'every hollow node ready',
+      async () => (await cluster.countNodes(all, 'NODE_STATE_READY')) === NODES,
+      500,
     );
-    addrs.push(`127.0.0.1:${port}`);
-    servers.push(server);
-    dispatchers.push(dispatcher);
-  }
-  dispatchers[0]!.start();
+    results.readyMs = Math.round(performance.now() - t0);
+    log(`${NODES} nodes READY ${seconds(results.readyMs as number)} after the first join`);
 
-  const results: Record<string, string | number> = { nodes: NODES, tasks: TASKS, managers: MANAGERS };
-  const cpu0 = process.cpuUsage();
-  let t0 = performance.now();
-  // Node i first tries manager i mod 3: most first contacts land on a follower, which redirects.
-  const hollow = await startHollowNodes({
-    count: NODES,
-    managers: addrs,
-    insecureIdentity: true,
-    agentOptions: { reconnectBackoff: { initialMs: 50, maxMs: 1_000 } },
-  });
-  for (const [i, node] of hollow.nodes.entries()) {
-    // Round-robin the starting manager so the followers' redirects are exercised.
-    (node.agent as unknown as { managers: { prefer(a: string): void } }).managers.prefer(
-      addrs[i % addrs.length]!,
+    t0 = performance.now();
+    const serviceIds = await cluster.createServices(SERVICES, REPLICAS);
+    results.createMs = Math.round(performance.now() - t0);
+    log(`${SERVICES} services × ${REPLICAS} replicas created in ${seconds(results.createMs as number)}`);
+    let peakManagerRss = 0;
+    const sampler = setInterval(() => {
+      for (const m of cluster.managersMemory()) peakManagerRss = Math.max(peakManagerRss, m.rssBytes);
+    }, 1_000);
+    await cluster.waitAllRunning(serviceIds, REPLICAS, (done) => {
+      if (done % Math.max(1, Math.floor(SERVICES / 10)) === 0)
+        log(`  ${done}/${SERVICES} services fully running (${seconds(performance.now() - t0)})`);
+    });
+    clearInterval(sampler);
+    results.allRunningMs = Math.round(performance.now() - t0);
+    log(
+      `all ${REPLICAS * SERVICES} tasks RUNNING ${seconds(results.allRunningMs as number)} after the first create`,
     );
-  }
-  const ready = () =>
-    store.view((tx) => tx.nodes.filter((n) => n.status?.state === 'NODE_STATE_READY').length);
-  const readyProgress = setInterval(() => console.log(`  ready ${ready()}`), 2_000);
-  await until('every node ready', () => ready() === NODES);
-  clearInterval(readyProgress);
-  results.nodesReadyMs = Math.round(performance.now() - t0);
-  console.log(`nodes ready: ${NODES} in ${seconds(results.nodesReadyMs)}`);
 
-  const nodeIds = hollow.nodes.map((n) => n.nodeId);
-  const services = Array.from({ length: SERVICES }, (_, i) => ({ id: generateId(), spec: serviceSpec(i) }));
-  await store.update((tx) => {
-    for (const s of services) tx.services.create({ meta: { id: s.id }, spec: s.spec });
-  });
+    const managers = cluster.managersMemory().map((m, i) => ({
+      manager: i + 1,
+      leader: cluster.managers[i]!.pid === leader.pid,
+      rssBytes: m.rssBytes,
+      peakRssBytes: m.peakRssBytes,
+    }));
+    results.managersMemory = managers;
+    results.maxManagerPeakRssBytes = Math.max(...managers.map((m) => m.peakRssBytes));
+    for (const m of managers)
+      log(
+        `manager ${m.manager}${m.leader ? ' (leader)' : ''}: RSS ${mib(m.rssBytes)}, peak ${mib(m.peakRssBytes)}`,
+      );
+    const workers = await cluster.workersMemory();
+    results.workersMemory = workers;
+    log(`hollow workers' process: RSS ${mib(workers.rssBytes)}, peak ${mib(workers.peakRssBytes)}`);
 
-  let running = 0;
-  const counter = store.subscribe(
-    (event) => {
-      if (event.type !== 'update') return;
-      const was = event.old?.status?.state === 'TASK_STATE_RUNNING';
-      const is = event.object.status?.state === 'TASK_STATE_RUNNING';
-      if (is && !was) running++;
-      else if (was && !is) running--;
-    },
-    { tables: ['tasks'] },
-  );
-
-  t0 = performance.now();
-  await store.batch(async (batch) => {
-    for (let i = 0; i < TASKS; i++) {
-      const service = services[i % SERVICES]!;
-      const task: TaskInput = {
-        meta: { id: generateId() },
-        serviceId: service.id,
-        slot: Math.floor(i / SERVICES) + 1,
-        nodeId: nodeIds[i % NODES]!,
-        spec: service.spec,
-        desiredState: 'TASK_STATE_RUNNING',
-        status: { state: 'TASK_STATE_ASSIGNED', message: 'assigned', timestampMs: Date.now() },
-      };
-      await batch.update((tx) => tx.tasks.create(task));
-      // LocalProposer commits synchronously; Raft would let the event loop run between entries.
-      if (i % 200 === 199) await new Promise((resolve) => setImmediate(resolve));
-    }
-  });
-  results.assignWriteMs = Math.round(performance.now() - t0);
-  const progress = setInterval(() => console.log(`  running ${running}`), 500);
-  await until('every task running', () => running === TASKS);
-  clearInterval(progress);
-  results.allRunningMs = Math.round(performance.now() - t0);
-  console.log(
-    `all ${TASKS} running: ${seconds(results.allRunningMs)} (writing the assignments: ${seconds(results.assignWriteMs)})`,
-  );
-
-  global.gc?.();
-  const memory = process.memoryUsage();
-  results.rssBytes = memory.rss;
-  results.heapUsedBytes = memory.heapUsed;
-  console.log(
-    `process RSS ${mib(memory.rss)}, heap used ${mib(memory.heapUsed)} (managers + ${NODES} hollow nodes)`,
-  );
-
-  // Kill some nodes; then do what the orchestrator and scheduler would once they are DOWN.
-  const victims = new Set(nodeIds.slice(0, KILL));
-  const live = nodeIds.filter((id) => !victims.has(id));
-  const replacements = new Set<string>();
-  t0 = performance.now();
-  await hollow.kill(victims);
-  const down = () =>
-    store.view(
-      (tx) => tx.nodes.filter((n) => victims.has(n.meta!.id) && n.status?.state === 'NODE_STATE_DOWN').length,
-    );
-  await until('killed nodes down', () => down() === KILL);
-  results.downDetectedMs = Math.round(performance.now() - t0);
-  console.log(
-    `${KILL} killed nodes DOWN after ${seconds(results.downDetectedMs)} (3 × ${HEARTBEAT_MS} ms heartbeats)`,
-  );
-
-  const orphaned = store.view((tx) => [...victims].flatMap((id) => tx.tasks.findByNode(id)));
-  let next = 0;
-  await store.batch(async (batch) => {
-    for (const old of orphaned) {
-      await batch.update((tx) => {
-        const current = tx.tasks.get(old.meta!.id)!;
-        tx.tasks.update({ ...current, desiredState: 'TASK_STATE_SHUTDOWN' });
-        const id = generateId();
-        replacements.add(id);
-        tx.tasks.create({
-          meta: { id },
-          serviceId: old.serviceId,
-          slot: old.slot,
-          nodeId: live[next++ % live.length]!,
-          spec: old.spec!,
-          desiredState: 'TASK_STATE_RUNNING',
-          status: { state: 'TASK_STATE_ASSIGNED', message: 'assigned', timestampMs: Date.now() },
+    if (KILL > 0) {
+      const victimIds = nodeIds.slice(0, KILL);
+      const slots = await cluster.slotsOn(victimIds);
+      const orphaned = [...slots.values()].reduce((sum, s) => sum + s.size, 0);
+      t0 = performance.now();
+      const killed = new Set(await cluster.killWorkers(KILL));
+      const downWait = cluster
+        .until(
+          'killed nodes down',
+          async () => (await cluster.countNodes(killed, 'NODE_STATE_DOWN')) === KILL,
+          250,
+        )
+        .then(() => {
+          results.downMs = Math.round(performance.now() - t0);
+          log(`${KILL} killed nodes DOWN after ${seconds(results.downMs as number)}`);
         });
-      });
-      if (next % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+      await cluster.waitReplaced(slots, killed);
+      results.rescheduledTasks = orphaned;
+      results.rescheduleMs = Math.round(performance.now() - t0);
+      await downWait;
+      log(
+        `${orphaned} tasks of the killed nodes RUNNING elsewhere ${seconds(results.rescheduleMs as number)} after the kill`,
+      );
     }
-  });
-  const replacedRunning = () =>
-    store.view(
-      (tx) =>
-        [...replacements].filter((id) => tx.tasks.get(id)?.status?.state === 'TASK_STATE_RUNNING').length,
-    );
-  await until('replacements running', () => replacedRunning() === replacements.size, 200);
-  results.rescheduledTasks = replacements.size;
-  results.rescheduleMs = Math.round(performance.now() - t0);
-  console.log(
-    `${replacements.size} tasks of the killed nodes running elsewhere ${seconds(results.rescheduleMs)} after the kill`,
-  );
-  const cpu = process.cpuUsage(cpu0);
-  results.cpuUserMs = Math.round(cpu.user / 1000);
-  results.cpuSystemMs = Math.round(cpu.system / 1000);
-  results.dispatcher = JSON.stringify(dispatchers[0]!.stats());
+  } finally {
+    await cluster.close();
+  }
   console.log(JSON.stringify(results));
-
-  counter.close();
-  await hollow.close();
-  for (const d of dispatchers) d.stop();
-  for (const s of servers) s.forceShutdown();
-  store.close();
+  if (env.BENCH_JSON) writeFileSync(env.BENCH_JSON, `${JSON.stringify(results, null, 2)}\n`);
 }
 
 main().then(
