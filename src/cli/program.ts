@@ -8,6 +8,7 @@ import { registerInitCommand } from './init';
 import { registerJoinCommand } from './join';
 import { registerJoinTokenCommand } from './join-token';
 import { registerLeaveCommand } from './leave';
+import { registerNetworkCommands } from './network';
 import { registerNodeCommands } from './node';
 import { registerServiceCommands } from './service';
 
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   for (const register of CLUSTER_COMMANDS) register(program);
   registerNodeCommands(program);
   registerServiceCommands(program);
+  registerNetworkCommands(program);
   for (const [name, summary] of GROUPS) {
     program
       .command(name)

@@ -37,3 +37,30 @@ export class PortRangeExhaustedError extends AllocatorError {
     super(`no free ${protocol} port left to publish in ${first}-${last}`, options);
   }
 }
+
+/** A service spec names a network that does not exist (create it first with `orch network create`). */
+export class NetworkNotFoundError extends AllocatorError {
+  override name = 'NetworkNotFoundError';
+  readonly field: string;
+  constructor(
+    index: number,
+    readonly target: string,
+    options?: { cause?: unknown },
+  ) {
+    const field = `networks[${index}].target`;
+    super(`${field}: network ${target} not found`, options);
+    this.field = field;
+  }
+}
+
+/** A network has no virtual IP left for another service (or none to give yet). */
+export class VipRangeExhaustedError extends AllocatorError {
+  override name = 'VipRangeExhaustedError';
+  constructor(
+    readonly network: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`no virtual IP on network ${network}: ${reason}`, options);
+  }
+}

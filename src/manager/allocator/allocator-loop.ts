@@ -2,8 +2,10 @@
 // resources their spec asks for and then moves their new tasks to pending, which is what the
 // scheduler waits for. Services get their ingress published ports (explicit ones checked against
 // every other service, missing ones picked from 30000–32767) written into service.endpoint, plus
-// whatever the network hook gives (virtual IPs). A task leaves `new` only once its service is
-// allocated; it then carries a copy of the service's endpoint and its network attachments.
+// one virtual IP per network it attaches to (VipAllocator). A task leaves `new` only once its service is
+// allocated; it then carries a copy of the service's endpoint and its network attachments. A service
+// naming a network that does not exist (removed meanwhile) is blocked like a port conflict until the
+// network exists again.
 // A service whose ports collide with another's (two creates validated at once) is not allocated: its
 // tasks stay new with the reason in status.err until the conflict is resolved. Ports are freed when a
 // service is removed or stops publishing them. Host-mode ports are left to the scheduler.
@@ -14,22 +16,23 @@ import type { ObjectEventOf, ReadTx, Service, Task } from '../../store';
 import { type LoopOptions, StoreLoop } from '../loops/store-loop';
 import { isLive, observedState } from '../orchestrator/task-factory';
 import { AllocatorError } from './allocator-errors';
-import { type NetworkAllocator, noNetworks } from './network-hooks';
+import type { NetworkAllocator } from './network-hooks';
 import { isEndpointAllocated, PortAllocator, type PortRange } from './port-allocator';
 import { DYNAMIC_PORT_RANGE } from './published-ports';
+import { VipAllocator } from './vip-allocator';
 
 export interface AllocatorLoopOptions extends LoopOptions {
-  /** Virtual IPs and task network attachments; default none. */
+  /** Virtual IPs and task network attachments; default a VipAllocator. */
   readonly networks?: NetworkAllocator;
   /** Range for published ports the cluster picks. Default 30000–32767. */
   readonly dynamicPortRange?: PortRange;
 }
 
-type Tables = 'services' | 'tasks';
+type Tables = 'services' | 'tasks' | 'networks';
 
 export class AllocatorLoop extends StoreLoop<Tables> {
   readonly name = 'allocator';
-  protected readonly tables = ['services', 'tasks'] as const;
+  protected readonly tables = ['services', 'tasks', 'networks'] as const;
   private readonly networks: NetworkAllocator;
   private readonly range: PortRange;
   private readonly serviceNames = new Map<string, string>();
@@ -42,7 +45,7 @@ export class AllocatorLoop extends StoreLoop<Tables> {
 
   constructor(options: AllocatorLoopOptions) {
     super({ ...options, logger: options.logger?.child({ module: 'allocator' }) });
-    this.networks = options.networks ?? noNetworks;
+    this.networks = options.networks ?? new VipAllocator();
     this.range = options.dynamicPortRange ?? DYNAMIC_PORT_RANGE;
     this.ports = this.newPortAllocator();
   }
@@ -67,19 +70,26 @@ export class AllocatorLoop extends StoreLoop<Tables> {
     this.serviceNames.clear();
     this.blocked.clear();
     this.newTasks.clear();
-    this.networks.restore(tx);
+    const staleVips = new Set(this.networks.restore(tx));
     // Oldest first: when two services claim a port, the one that had it first keeps it.
     const services = tx.services.list().sort(byCreation);
     for (const service of services) {
       const id = service.meta?.id ?? '';
       this.serviceNames.set(id, service.spec?.name ?? id);
       const conflicts = this.ports.restore(service);
-      if (conflicts.length > 0 || !isEndpointAllocated(service)) this.dirtyServices.add(id);
+      if (conflicts.length > 0 || staleVips.has(id) || !isEndpointAllocated(service))
+        this.dirtyServices.add(id);
     }
     for (const task of tx.tasks.list()) if (awaitsAllocation(task)) this.newTasks.add(task.meta?.id ?? '');
   }
 
   protected handle(event: ObjectEventOf<Tables>): boolean {
+    if (event.table === 'networks') {
+      if (event.type === 'delete') this.networks.releaseNetwork(event.object.meta?.id ?? '');
+      // A service blocked on a missing network may be allocatable now.
+      this.retryBlocked();
+      return this.blocked.size > 0;
+    }
     if (event.table === 'services') {
       const id = event.object.meta?.id ?? '';
       if (event.type === 'delete') {
@@ -131,7 +141,7 @@ export class AllocatorLoop extends StoreLoop<Tables> {
         const id = service.meta?.id ?? '';
         let endpoint: Endpoint__Output;
         try {
-          endpoint = this.ports.allocate(service, this.networks.allocateService(service));
+          endpoint = this.ports.allocate(service, this.networks.allocateService(service, tx));
         } catch (err) {
           if (!(err instanceof AllocatorError)) throw err;
           if (this.blocked.get(id) !== err.message)
@@ -179,7 +189,7 @@ export class AllocatorLoop extends StoreLoop<Tables> {
           }
           let networks: Task['networks'];
           try {
-            networks = this.networks.allocateTask(task, service);
+            networks = this.networks.allocateTask(task, service, tx);
           } catch (err) {
             const message = err instanceof Error ? err.message : String(err);
             if (task.status?.err !== message)

@@ -19,6 +19,7 @@ import {
 import type { ControlContext } from './control-context';
 import { NoLeaderError } from './control-errors';
 import { controlServiceError } from './control-status';
+import { createNetwork, getNetwork, listNetworks, removeNetwork } from './network-operations';
 import { demoteNode, getNode, listNodes, promoteNode, removeNode, updateNode } from './node-operations';
 import {
   createService,
@@ -74,6 +75,13 @@ export function createControlHandlers(options: ControlServiceOptions): ControlHa
     ScaleService: unary('ScaleService', (r, o) => scaleService(ctx, r.serviceId, r.replicas, o)),
     ListTasks: unary('ListTasks', async (r, o) => ({ tasks: await listTasks(ctx, r, o) })),
     GetTask: unary('GetTask', (r, o) => getTask(ctx, r.taskId, r.linearizable, o)),
+    CreateNetwork: unary('CreateNetwork', (r, o) => createNetwork(ctx, r.spec, o)),
+    GetNetwork: unary('GetNetwork', (r, o) => getNetwork(ctx, r.networkId, r.linearizable, o)),
+    ListNetworks: unary('ListNetworks', async (r, o) => ({ networks: await listNetworks(ctx, r, o) })),
+    RemoveNetwork: unary('RemoveNetwork', async (r, o) => {
+      await removeNetwork(ctx, r.networkId, o);
+      return {};
+    }),
     GetInfo: unary('GetInfo', (_r, o) => ctx.ops.info(o)),
     GetJoinTokens: unary('GetJoinTokens', (r, o) =>
       ctx.ops.joinTokens({ worker: r.rotateWorker, manager: r.rotateManager }, o),
