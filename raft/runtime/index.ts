@@ -1,4 +1,4 @@
-// Entry of the Raft runtime: a Raft member in a real process (LevelDB storage, gRPC transport).
+// Entry of the Raft runtime: a Raft member in a real process (write-ahead log + LevelDB storage, gRPC transport).
 
 export { ProposalDroppedError } from '../errors';
 export {

@@ -3,7 +3,7 @@
 // addresses) when it founds a new cluster. Restores the application's state from the snapshot.
 import type { Logger } from 'pino';
 import { MemoryStorage } from '../index';
-import type { LevelStorage } from '../storage';
+import type { RaftStorage } from '../storage';
 import { type HardState, NONE, type NodeId, type Snapshot } from '../types';
 import { decodeSnapshotEnvelope, encodeSnapshotEnvelope, type MemberInfo } from './members';
 import type { RaftNodeOptions } from './options';
@@ -18,7 +18,7 @@ export interface LocalState {
 
 export async function openLocalState(
   options: RaftNodeOptions,
-  disk: LevelStorage,
+  disk: RaftStorage,
   logger: Logger,
 ): Promise<LocalState> {
   const persisted = await disk.load();
@@ -45,7 +45,7 @@ export async function openLocalState(
 /** Storage of an initial member of a new cluster: a snapshot at index 1 holding the voters and their addresses. */
 async function bootstrap(
   options: RaftNodeOptions,
-  disk: LevelStorage,
+  disk: RaftStorage,
   members: Map<NodeId, MemberInfo>,
 ): Promise<MemoryStorage> {
   if (!members.has(options.id))

@@ -22,7 +22,7 @@ export interface AppliedEntry {
 
 export interface RaftNodeOptions {
   id: NodeId;
-  /** The LevelDB directory of this member's log; created when missing. */
+  /** This member's data directory (write-ahead log, snapshots); created when missing. */
   dataDir: string;
   /** host:port the Raft transport listens on (port 0: any). Unused when `server` is given. */
   listen?: string;

@@ -1,5 +1,5 @@
 // RaftNode: a Raft member in a real process. It drives the pure core (RawNode) with a ticker, feeds
-// it what the transport receives, and runs the ready loop: persist to LevelDB, send, apply to the
+// it what the transport receives, and runs the ready loop: persist (write-ahead log), send, apply to the
 // application's state machine, advance. On top it offers what applications need: proposals as
 // futures (group-committed: every proposal made while a batch is being fsynced joins the next one),
 // linearizable reads (ReadIndex), membership changes that carry member addresses, leadership
@@ -14,7 +14,7 @@ import {
   ProposalDroppedError,
   RawNode,
 } from '../index';
-import { LevelStorage } from '../storage';
+import { RaftStorage, type WalSyncMode } from '../storage';
 import { GrpcTransport } from '../transport';
 import {
   type ConfChange,
@@ -88,7 +88,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     private readonly logger: Logger,
     private readonly core: RawNode,
     private readonly memory: MemoryStorage,
-    private readonly disk: LevelStorage,
+    private readonly disk: RaftStorage,
     private readonly transport: GrpcTransport,
     private readonly members: MemberRegistry,
     private readonly stateMachine: StateMachine,
@@ -115,7 +115,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
    */
   static async start(options: RaftNodeOptions): Promise<RaftNode> {
     const logger = (options.logger ?? pino({ level: 'silent' })).child({ module: 'raft', node: options.id });
-    const disk = await LevelStorage.open(options.dataDir, { logger });
+    const disk = await RaftStorage.open(options.dataDir, { logger });
     let transport: GrpcTransport | undefined;
     try {
       const { memory, members } = await openLocalState(options, disk, logger);
@@ -460,33 +460,54 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       this.memory.setHardState(rd.hardState!);
       this.persisted = rd.hardState!;
     }
+    let sent = sendFirst;
     if (!commitOnly && (rd.hardState || rd.entries.length > 0 || rd.snapshot)) {
       let writeError: unknown;
       const hardState = rd.hardState ?? this.deferredHardState;
       this.deferredHardState = undefined;
+      // A leader syncs on the thread pool: acknowledgements keep arriving meanwhile and commit the
+      // entries (applyWhileWriting). Any other member has nothing to do until its write is durable
+      // and its acknowledgement sent, so it syncs in place, without handing the fsync to another
+      // thread and waiting for that thread's answer (each a wait for a CPU on a busy machine).
+      const syncMode: WalSyncMode = this.role === Role.Leader ? 'threadpool' : 'inline';
       const writing = this.disk
-        .save({ hardState, entries: rd.entries, snapshot: rd.snapshot }, { sync: rd.mustSync })
+        .save({ hardState, entries: rd.entries, snapshot: rd.snapshot }, { sync: rd.mustSync, syncMode })
         .catch((err: unknown) => {
           writeError = err ?? new Error('raft storage write failed');
         });
-      if (applyNow.length > 0) await this.applyEntries(applyNow);
-      if (!rd.snapshot) await this.applyWhileWriting(writing, durableIndex, rd.entries, sendFirst);
-      await writing;
-      if (writeError !== undefined) throw writeError;
-      if (rd.snapshot) this.memory.applySnapshot(rd.snapshot);
-      this.memory.append(rd.entries);
-      if (rd.hardState) {
-        this.memory.setHardState(rd.hardState);
-        this.persisted = rd.hardState;
+      if (syncMode === 'inline') {
+        await writing;
+        if (writeError !== undefined) throw writeError;
+        this.persistedInMemory(rd);
+        // The acknowledgement leaves before the state machine's work on what was already durable.
+        if (!sent) this.send(rd.messages);
+        sent = true;
+        if (applyNow.length > 0) await this.applyEntries(applyNow);
+      } else {
+        if (applyNow.length > 0) await this.applyEntries(applyNow);
+        if (!rd.snapshot) await this.applyWhileWriting(writing, durableIndex, rd.entries, sendFirst);
+        await writing;
+        if (writeError !== undefined) throw writeError;
+        this.persistedInMemory(rd);
       }
     } else if (applyNow.length > 0) {
       await this.applyEntries(applyNow);
     }
-    if (!sendFirst) this.send(rd.messages);
+    if (!sent) this.send(rd.messages);
 
     if (rd.snapshot) await this.installSnapshot(rd.snapshot);
     if (applyAfterWrite.length > 0) await this.applyEntries(applyAfterWrite);
     await this.maybeSnapshot();
+  }
+
+  /** After a Ready's write completed: the core's stable log now holds what it carried. */
+  private persistedInMemory(rd: Ready): void {
+    if (rd.snapshot) this.memory.applySnapshot(rd.snapshot);
+    this.memory.append(rd.entries);
+    if (rd.hardState) {
+      this.memory.setHardState(rd.hardState);
+      this.persisted = rd.hardState;
+    }
   }
 
   /**

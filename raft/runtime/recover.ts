@@ -1,4 +1,4 @@
-// Turns what LevelStorage read back from disk into the in-memory log the core reads (MemoryStorage):
+// Turns what RaftStorage read back from disk into the in-memory log the core reads (MemoryStorage):
 // the latest snapshot, plus the kept tail of entries behind it, plus everything after it.
 import { MemoryStorage } from '../index';
 import type { PersistedState } from '../storage';

@@ -30,3 +30,19 @@ export class StorageClosedError extends Error {
     super('raft storage is closed');
   }
 }
+
+/**
+ * A write or sync of the log failed. The file's state is unknown (a failed fsync may have dropped
+ * the dirty pages), so the storage refuses every later write: the member must stop and recover.
+ */
+export class StorageWriteError extends Error {
+  override readonly name = 'StorageWriteError';
+  constructor(
+    readonly directory: string,
+    readonly operation: string,
+    options?: { cause?: unknown },
+  ) {
+    const detail = (options?.cause as Error | undefined)?.message ?? String(options?.cause);
+    super(`raft log ${operation} in ${directory} failed: ${detail}`, options);
+  }
+}

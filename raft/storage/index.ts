@@ -1,8 +1,11 @@
-// Entry of the Raft log's durable storage (LevelDB).
-export { StorageClosedError, StorageCorruptError, StorageLockedError } from './errors';
+// Entry of the Raft log's durable storage: a write-ahead log for entries and hard state, LevelDB
+// for snapshots and the compaction point.
+export { StorageClosedError, StorageCorruptError, StorageLockedError, StorageWriteError } from './errors';
 export {
-  LevelStorage,
-  type LevelStorageOptions,
   type PersistedState,
+  RaftStorage,
+  type RaftStorageOptions,
+  type SaveOptions,
   type StableUpdate,
-} from './level-storage';
+} from './raft-storage';
+export type { WalSyncMode } from './wal';

@@ -5,7 +5,7 @@ import {
   RaftNode,
   RaftStoppedError,
 } from '../../../raft/runtime';
-import { type LevelStorage, StorageLockedError } from '../../../raft/storage';
+import { type RaftStorage, StorageLockedError } from '../../../raft/storage';
 import { waitUntil } from '../../integration/support/wait';
 import { TestCluster } from './helpers';
 
@@ -147,7 +147,7 @@ describe('RaftNode', () => {
     const leader = await cluster.leader();
     await leader.propose(text('before'));
     // Hold every write of the leader that carries entries, as a disk stalled in fsync would.
-    const disk = (leader as unknown as { disk: LevelStorage }).disk;
+    const disk = (leader as unknown as { disk: RaftStorage }).disk;
     const save = disk.save.bind(disk);
     let release!: () => void;
     const stalled = new Promise<void>((resolve) => {
