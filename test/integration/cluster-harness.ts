@@ -2,11 +2,13 @@
 // (dist/cmd/orch.js) with its own data dir and its own loopback address (127.X.Y.N:4242, Raft served
 // there too), started the way a user starts one (`orch init`, `orch join`, `orch daemon`). Daemons are
 // detached by the CLI, so the harness records each PID from the node's pid file and kills exactly
-// those (SIGKILL, by PID) in close(); temp dirs are always removed.
+// those (SIGKILL, by PID) in close(); temp dirs are always removed. A cluster on the Docker executor
+// also force-removes, in close(), every container labelled with one of its node IDs.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControlApiClient } from '../../src/cli/control-client';
+import { removeNodeContainers } from './support/docker-cli';
 import { ProcessGroup, type TrackedProcess } from './support/processes';
 import { TempDirs } from './support/temp-dirs';
 import { waitUntil } from './support/wait';
@@ -66,11 +68,15 @@ export class OrchCluster {
     `127.${10 + Math.floor(Math.random() * 200)}.${1 + Math.floor(Math.random() * 250)}`;
   private readonly root = this.dirs.make('cluster');
   private readonly restarted = new Map<number, TrackedProcess>();
+  /** Node IDs by node number, recorded when a node is created (they outlive `orch leave`). */
+  private readonly nodeIds = new Map<number, string>();
   /** The environment of every orch command and daemon of this cluster. */
   readonly env: NodeJS.ProcessEnv;
+  readonly executor: 'hollow' | 'docker';
 
   constructor(options: OrchClusterOptions = {}) {
-    this.env = { ...DAEMON_ENV, ORCH_EXECUTOR: options.executor ?? 'hollow' };
+    this.executor = options.executor ?? 'hollow';
+    this.env = { ...DAEMON_ENV, ORCH_EXECUTOR: this.executor };
   }
 
   /** Node n's address (n from 1). */
@@ -82,14 +88,38 @@ export class OrchCluster {
     return join(this.root, `node-${n}`);
   }
 
-  /** Runs an orch command against node n's data dir. */
+  /**
+   * Runs an orch command against node n's data dir, chosen through ORCH_DATA_DIR as a user's shell
+   * would: a trailing `--data-dir` would become part of `service create IMAGE COMMAND...`.
+   */
   orch(n: number, ...args: string[]): Promise<RunResult> {
-    return runOrch([...args, '--data-dir', this.dataDir(n)], 60_000, this.env);
+    return runOrch(args, 60_000, this.nodeEnv(n));
+  }
+
+  /** Starts a long-running orch command (`service logs -f`) on node n; close() kills it if still running. */
+  spawnOrch(n: number, ...args: string[]): TrackedProcess {
+    return this.group.spawn(process.execPath, [ORCH_BIN, ...args], {
+      name: `orch ${args.join(' ')} (node ${n})`,
+      env: this.nodeEnv(n),
+    });
+  }
+
+  private nodeEnv(n: number): NodeJS.ProcessEnv {
+    return { ...this.env, ORCH_DATA_DIR: this.dataDir(n) };
+  }
+
+  /** Node n's ID (known once it was initialised or joined). */
+  nodeId(n: number): string {
+    const id = this.nodeIds.get(n);
+    if (id === undefined) throw new Error(`node ${n} has not joined this cluster`);
+    return id;
   }
 
   private recordPid(n: number): number {
     const pid = Number(readFileSync(join(this.dataDir(n), 'orch.pid'), 'utf8').trim());
     this.pids.add(pid);
+    const state = JSON.parse(readFileSync(join(this.dataDir(n), 'node.json'), 'utf8')) as { nodeId: string };
+    this.nodeIds.set(n, state.nodeId);
     return pid;
   }
 
@@ -180,7 +210,18 @@ export class OrchCluster {
     }
   }
 
-  /** Kills every daemon this cluster started (by PID) and removes its directories. */
+  /**
+   * Force-removes every container labelled with one of this cluster's node IDs (running or not) and
+   * returns how many there were. Call it with the daemons stopped, or they recreate what they own.
+   */
+  removeContainers(): Promise<number> {
+    return removeNodeContainers(this.nodeIds.values());
+  }
+
+  /**
+   * Kills every daemon this cluster started (by PID), removes the containers of its nodes (Docker
+   * executor) and its directories.
+   */
   async close(): Promise<void> {
     for (const pid of this.pids) {
       try {
@@ -190,6 +231,13 @@ export class OrchCluster {
       }
     }
     await this.group.killAll();
+    if (this.executor === 'docker') {
+      try {
+        await this.removeContainers();
+      } catch (err) {
+        process.stderr.write(`cluster harness: removing containers failed: ${(err as Error).message}\n`);
+      }
+    }
     // Give the kernel a moment to release the daemons' files before removing the directories.
     await new Promise((resolve) => setTimeout(resolve, 100));
     this.dirs.removeAll();
