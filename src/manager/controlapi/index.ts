@@ -1,5 +1,6 @@
 // The Control API (what `orch node …` and `orch service …` call): gRPC handlers over the manager's
 // store, the interfaces the daemon implements for them (ClusterOps, LeaderForwarder, LogSource),
+// the LogSource that reads task logs through the leader on a follower,
 // the worker's refusing variant, the status mapping and a Unix-socket server.
 export {
   type ClusterOps,
@@ -36,6 +37,7 @@ export {
   LEADER_METADATA_KEY,
 } from './control-status';
 export { dispatcherLogSource } from './dispatcher-log-source';
+export { forwardedLogsRequest, type LeaderLogSourceOptions, leaderLogSource } from './leader-log-source';
 export { resolveNode, resolveService, resolveTask } from './resolve-reference';
 export { DEFAULT_STOP_GRACE_PERIOD_MS, defaultUpdateConfig, withServiceDefaults } from './service-defaults';
 export { serviceStatus } from './service-operations';
