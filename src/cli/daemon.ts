@@ -1,11 +1,20 @@
 // `orch daemon`: runs this node from its data dir in the foreground (what `orch init`/`orch join`
 // start detached, what systemd runs, and how a node comes back after a reboot or a crash). It
-// returns when the daemon stops: SIGTERM/SIGINT, or `orch leave`.
+// returns when the daemon stops: SIGTERM/SIGINT, or `orch leave`. Settings flags given here
+// (--executor, --mesh-*, --metrics-addr) replace the node's kept ones, from this start on.
 import type { Command } from 'commander';
 import { createLogger } from '../common/logger';
+import { dataDirLayout } from '../node/data-dir';
 import { NodeDaemon } from '../node/node-daemon';
+import { readNodeState, writeNodeState } from '../node/node-state';
 import { withUserErrors } from './cluster/cluster-errors';
-import { addDataDirOption, dataDirFrom } from './cluster/flags';
+import {
+  addDaemonSettingsOptions,
+  addDataDirOption,
+  type DaemonSettingsOptions,
+  daemonSettingsFrom,
+  dataDirFrom,
+} from './cluster/flags';
 
 /** Starts the daemon in this process; `onReady` runs once it serves. Resolves when it stopped. */
 export async function runDaemonInForeground(
@@ -30,13 +39,30 @@ export async function runDaemonInForeground(
   }
 }
 
+/** Keeps the settings flags given to `orch daemon` in the node state (nothing to do without a node). */
+async function applySettingsFlags(dataDir: string, options: DaemonSettingsOptions): Promise<void> {
+  const given = Object.values(options).some((v) => v !== undefined);
+  if (!given) return;
+  const file = dataDirLayout(dataDir).nodeStateFile;
+  const state = await readNodeState(file);
+  if (!state) return; // NodeDaemon.start says what is wrong
+  await writeNodeState(file, { ...state, settings: daemonSettingsFrom(options, state.settings) });
+}
+
 export function registerDaemonCommand(program: Command): void {
-  addDataDirOption(
-    program
-      .command('daemon')
-      .description('Run this node (manager or worker) from its data dir in the foreground')
-      .option('--log-file <file>', 'append the log to this file instead of stderr'),
-  ).action((options: { dataDir?: string; logFile?: string }) =>
-    withUserErrors(() => runDaemonInForeground(dataDirFrom(options), { logFile: options.logFile })),
+  addDaemonSettingsOptions(
+    addDataDirOption(
+      program
+        .command('daemon')
+        .description('Run this node (manager or worker) from its data dir in the foreground')
+        .option('--log-file <file>', 'append the log to this file instead of stderr'),
+    ),
+  ).action((options: DaemonSettingsOptions & { dataDir?: string; logFile?: string }) =>
+    withUserErrors(async () => {
+      const dataDir = dataDirFrom(options);
+      const { dataDir: _dir, logFile, ...settings } = options;
+      await applySettingsFlags(dataDir, settings);
+      await runDaemonInForeground(dataDir, { logFile });
+    }),
   );
 }

@@ -12,7 +12,10 @@ import { readNodeState, writeNodeState } from '../node/node-state';
 import { withUserErrors } from './cluster/cluster-errors';
 import { spawnDetachedDaemon, waitForDaemonReady } from './cluster/daemon-launcher';
 import {
+  addDaemonSettingsOptions,
   addDataDirOption,
+  type DaemonSettingsOptions,
+  daemonSettingsFrom,
   dataDirFrom,
   parsePositiveDurationFlag,
   resolveNodeAddresses,
@@ -20,7 +23,7 @@ import {
 import { runDaemonInForeground } from './daemon';
 import { UserError } from './errors';
 
-interface InitOptions {
+interface InitOptions extends DaemonSettingsOptions {
   advertiseAddr?: string;
   listenAddr?: string;
   dataDir?: string;
@@ -58,6 +61,7 @@ async function init(options: InitOptions): Promise<void> {
   const heartbeatPeriodMs = parsePositiveDurationFlag(options.heartbeatPeriod, '--heartbeat-period');
   const electionTimeoutMs = parsePositiveDurationFlag(options.electionTimeout, '--election-timeout');
   const { listenAddr, advertiseAddr } = resolveNodeAddresses(options);
+  const settings = daemonSettingsFrom(options);
   if (await readNodeState(layout.nodeStateFile)) {
     throw new UserError(
       `this node is already part of a cluster (data dir ${dataDir}); run 'orch leave' first or use another --data-dir`,
@@ -88,6 +92,7 @@ async function init(options: InitOptions): Promise<void> {
       initializedCluster: true,
       availability: 'active',
       raft,
+      settings,
     });
   } catch (err) {
     await eraseNode(layout);
@@ -133,7 +138,7 @@ export async function eraseNode(layout: ReturnType<typeof dataDirLayout>): Promi
 }
 
 export function registerInitCommand(program: Command): void {
-  addDataDirOption(
+  const command = addDataDirOption(
     program
       .command('init')
       .description('Create a new cluster with this node as its first manager')
@@ -149,5 +154,6 @@ export function registerInitCommand(program: Command): void {
       .option('--cert-expiry <duration>', 'validity of node certificates', '90d')
       .option('--heartbeat-period <duration>', 'how often workers report to managers', '5s')
       .option('--election-timeout <duration>', 'time without a leader before managers elect a new one', '1s'),
-  ).action((options: InitOptions) => withUserErrors(() => init(options)));
+  );
+  addDaemonSettingsOptions(command).action((options: InitOptions) => withUserErrors(() => init(options)));
 }

@@ -8,12 +8,20 @@ import { dataDirLayout } from '../node/data-dir';
 import { type Availability, readNodeState, writeNodeState } from '../node/node-state';
 import { withUserErrors } from './cluster/cluster-errors';
 import { spawnDetachedDaemon, waitForDaemonReady } from './cluster/daemon-launcher';
-import { addDataDirOption, dataDirFrom, parseAddressFlag, resolveNodeAddresses } from './cluster/flags';
+import {
+  addDaemonSettingsOptions,
+  addDataDirOption,
+  type DaemonSettingsOptions,
+  daemonSettingsFrom,
+  dataDirFrom,
+  parseAddressFlag,
+  resolveNodeAddresses,
+} from './cluster/flags';
 import { runDaemonInForeground } from './daemon';
 import { UserError } from './errors';
 import { eraseNode, raftTimingFor } from './init';
 
-interface JoinOptions {
+interface JoinOptions extends DaemonSettingsOptions {
   token?: string;
   advertiseAddr?: string;
   listenAddr?: string;
@@ -36,6 +44,7 @@ async function join(managerAddrArg: string, options: JoinOptions): Promise<void>
   }
   const managerAddr = parseAddressFlag(managerAddrArg, 'manager address');
   const { listenAddr, advertiseAddr } = resolveNodeAddresses(options);
+  const settings = daemonSettingsFrom(options);
   const dataDir = dataDirFrom(options);
   const layout = dataDirLayout(dataDir);
   if (await readNodeState(layout.nodeStateFile)) {
@@ -64,6 +73,7 @@ async function join(managerAddrArg: string, options: JoinOptions): Promise<void>
       initializedCluster: false,
       availability,
       raft: raftTimingFor(1000),
+      settings,
     });
   } catch (err) {
     await eraseNode(layout);
@@ -95,7 +105,7 @@ async function join(managerAddrArg: string, options: JoinOptions): Promise<void>
 }
 
 export function registerJoinCommand(program: Command): void {
-  addDataDirOption(
+  const command = addDataDirOption(
     program
       .command('join')
       .description('Join this node to a cluster as a worker or manager (the token decides)')
@@ -111,5 +121,8 @@ export function registerJoinCommand(program: Command): void {
       )
       .option('--availability <state>', 'availability of the node: active, pause or drain', 'active')
       .option('--foreground', 'run the daemon in this process instead of detaching it'),
-  ).action((addr: string, options: JoinOptions) => withUserErrors(() => join(addr, options)));
+  );
+  addDaemonSettingsOptions(command).action((addr: string, options: JoinOptions) =>
+    withUserErrors(() => join(addr, options)),
+  );
 }

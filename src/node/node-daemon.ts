@@ -2,10 +2,13 @@
 // TLS, authorization by certificate role) on its listen address, runs the Manager when the node is
 // a manager, keeps its certificate renewed, answers the CLI on the local admin socket, and follows
 // role changes: a demoted manager stops Raft and goes on as a worker; a node whose renewed
-// certificate says "manager" starts Raft as a learner. It never binds an address it was not given.
+// certificate says "manager" starts Raft as a learner. Every node runs the routing mesh on its mesh
+// address (fed by its store replica as a manager, by the dispatcher's Endpoints stream as a worker)
+// and, with --metrics-addr, serves Prometheus metrics. It never binds an address it was not given.
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Agent } from '../agent';
 import { DockerExecutor, type Executor, HollowEngine, HollowExecutor } from '../agent/executor';
 import {
@@ -22,7 +25,10 @@ import {
   writeNodeTLSMaterial,
 } from '../manager/ca';
 import { Manager } from '../manager/manager';
+import { hostOf } from '../mesh/mesh-endpoints';
+import { StoreEndpointSource } from '../mesh/store-endpoint-source';
 import { type DataDirLayout, dataDirLayout } from './data-dir';
+import { DispatcherEndpointFeed } from './dispatcher-endpoint-feed';
 import {
   ADMIN_SERVICE,
   ADMIN_SERVICE_NAME,
@@ -40,6 +46,8 @@ import {
   declareLocalControl,
   declareManagerServices,
 } from './node-manager-services';
+import { NodeMesh } from './node-mesh';
+import { NodeMetricsServer } from './node-metrics-server';
 import { acquirePidFile, releasePidFile } from './node-pid-file';
 import {
   createNodeRoleImplementation,
@@ -48,7 +56,13 @@ import {
   notifyRoleChanged,
 } from './node-role-service';
 import { NodeServer } from './node-server';
-import { type NodeState, NodeStateError, readNodeState, writeNodeState } from './node-state';
+import {
+  type ExecutorKind,
+  type NodeState,
+  NodeStateError,
+  readNodeState,
+  writeNodeState,
+} from './node-state';
 
 export interface NodeDaemonOptions {
   dataDir: string;
@@ -66,6 +80,12 @@ export class NodeDaemon {
   private renewer: CertificateRenewer | undefined;
   private readonly localServer: NodeServer;
   private refreshTimer: NodeJS.Timeout | undefined;
+  /** The node's Prometheus registry (mesh metrics, process defaults). */
+  readonly registry = new Registry();
+  private metricsServer: NodeMetricsServer | undefined;
+  private nodeMesh: NodeMesh | undefined;
+  /** Where the node's mesh gets its endpoint table: the store (manager) or the dispatcher (worker). */
+  private meshFeed: StoreEndpointSource | DispatcherEndpointFeed | undefined;
   private closing: Promise<void> | undefined;
   private left = false;
   private resolveDone!: () => void;
@@ -107,17 +127,102 @@ export class NodeDaemon {
     try {
       await daemon.startServing();
       await daemon.startAdminSocket();
+      await daemon.startMetricsAndMesh();
       if (state.role === 'manager') await daemon.startManager();
       daemon.startRenewer();
       daemon.startAgent();
+      daemon.followEndpoints();
       daemon.refreshTimer = setInterval(() => void daemon.refreshManagerList(), MANAGER_LIST_REFRESH_MS);
       daemon.refreshTimer.unref();
-      logger.info({ role: state.role, listen: state.listenAddr, pid: process.pid }, 'node daemon started');
+      logger.info(
+        {
+          role: state.role,
+          listen: state.listenAddr,
+          meshAddr: daemon.meshAddress,
+          executor: daemon.executorKind,
+          metrics: daemon.metricsServer?.address,
+          pid: process.pid,
+        },
+        'node daemon started',
+      );
       return daemon;
     } catch (err) {
       await daemon.close();
       throw err;
     }
+  }
+
+  /** The routing mesh's address: `--mesh-addr`, else the advertise host. */
+  get meshAddress(): string {
+    return this.state.settings?.meshAddr ?? hostOf(this.state.advertiseAddr);
+  }
+
+  /** The executor the agent uses: `--executor` as kept at init/join/daemon, else ORCH_EXECUTOR, else docker. */
+  get executorKind(): ExecutorKind {
+    const kind = this.state.settings?.executor ?? process.env.ORCH_EXECUTOR ?? 'docker';
+    if (kind !== 'docker' && kind !== 'hollow') {
+      throw new NodeStateError(`ORCH_EXECUTOR=${kind} is not an executor: expected docker or hollow`);
+    }
+    return kind;
+  }
+
+  /** The metrics endpoint's bound address (host:port), when --metrics-addr is set. */
+  get metricsAddress(): string | undefined {
+    return this.metricsServer?.address;
+  }
+
+  /** The node's routing mesh. */
+  get mesh(): NodeMesh | undefined {
+    return this.nodeMesh;
+  }
+
+  private async startMetricsAndMesh(): Promise<void> {
+    const settings = this.state.settings ?? {};
+    collectDefaultMetrics({ register: this.registry });
+    this.nodeMesh = await NodeMesh.start({
+      nodeId: this.state.nodeId,
+      meshAddress: this.meshAddress,
+      lb: settings.meshLb ?? 'round-robin',
+      fastPath: settings.meshFastPath ?? false,
+      registry: this.registry,
+      logger: this.logger,
+    });
+    if (settings.metricsAddr) {
+      this.metricsServer = await NodeMetricsServer.start(settings.metricsAddr, this.registry, this.logger);
+    }
+  }
+
+  /**
+   * Points the mesh at the endpoint table this node's role calls for: a manager computes it from
+   * its own store replica, a worker follows the leader's dispatcher. Called again on role changes.
+   */
+  private followEndpoints(): void {
+    const mesh = this.nodeMesh;
+    if (!mesh || this.closing) return;
+    const previous = this.meshFeed;
+    const manager = this.manager;
+    if (manager) {
+      if (previous instanceof StoreEndpointSource) return;
+      const source = new StoreEndpointSource({ store: manager.store, logger: this.logger });
+      source.start();
+      this.meshFeed = source;
+      mesh.useTable(source.table);
+    } else {
+      if (previous instanceof DispatcherEndpointFeed || !this.agent) return;
+      const feed = new DispatcherEndpointFeed({
+        agent: this.agent,
+        credentials: () => createNodeChannelCredentials(this.certificates),
+        channelOptions: NODE_CHANNEL_OPTIONS,
+        logger: this.logger,
+      });
+      // The last table a manager computed stays in force until the dispatcher's arrives.
+      if (previous) feed.table.reset(previous.table.list(), previous.table.index);
+      feed.start();
+      this.meshFeed = feed;
+      mesh.useTable(feed.table);
+    }
+    if (previous instanceof StoreEndpointSource) previous.close();
+    else void previous?.close();
   }
 
   /** Revoked node IDs as the current manager knows them (workers enforce none: they serve no one). */
@@ -213,6 +318,7 @@ export class NodeDaemon {
     this.managerServices?.detach();
     this.managerServices = undefined;
     await manager.stop({ transferLeadership: false });
+    this.followEndpoints();
     await rm(this.layout.raftDir, { recursive: true, force: true });
     this.state = { ...this.state, role: 'worker', initializedCluster: false };
     await writeNodeState(this.layout.nodeStateFile, this.state);
@@ -231,25 +337,25 @@ export class NodeDaemon {
         this.logger.error({ err }, 'could not start the manager after promotion');
       });
       await this.managerStarting;
+      this.followEndpoints();
     }
   }
 
   /**
    * The agent runs this node's tasks (managers are workers too, as in Swarm) through the executor
-   * ORCH_EXECUTOR names: `docker` (default, the real engine) or `hollow` (simulated containers).
+   * `--executor` chose: `docker` (default, the real engine) or `hollow` (simulated containers). Ingress
+   * ports are bound on the mesh address, which the node's description carries to the cluster.
    */
   private startAgent(): void {
-    const kind = process.env.ORCH_EXECUTOR ?? 'docker';
-    if (kind !== 'docker' && kind !== 'hollow') {
-      throw new NodeStateError(`ORCH_EXECUTOR=${kind} is not an executor: expected docker or hollow`);
-    }
+    const kind = this.executorKind;
     const nodeId = this.state.nodeId;
     this.executor =
       kind === 'hollow'
         ? new HollowExecutor({ nodeId, engine: new HollowEngine(), logger: this.logger })
         : new DockerExecutor({ nodeId, logger: this.logger });
     this.agent = new Agent({
-      executor: this.executor,
+      executor: describingMeshAddress(this.executor, this.meshAddress),
+      ingressHostIp: this.meshAddress,
       managers: this.state.managers,
       credentials: () => createNodeChannelCredentials(this.certificates),
       clientOptions: NODE_CHANNEL_OPTIONS,
@@ -432,9 +538,20 @@ export class NodeDaemon {
   private async shutdown(): Promise<void> {
     clearInterval(this.refreshTimer);
     this.renewer?.close();
+    const feed = this.meshFeed;
+    this.meshFeed = undefined;
+    if (feed instanceof StoreEndpointSource) feed.close();
+    else await feed?.close();
+    await this.nodeMesh
+      ?.close()
+      .catch((err: unknown) => this.logger.warn({ err }, 'mesh did not stop cleanly'));
+    await this.metricsServer?.close();
     await this.agent
       ?.close()
       .catch((err: unknown) => this.logger.warn({ err }, 'agent did not stop cleanly'));
+    await this.executor
+      ?.close()
+      .catch((err: unknown) => this.logger.warn({ err }, 'executor did not close cleanly'));
     this.managerServices?.detach();
     await this.managerStarting;
     const manager = this.manager;
@@ -463,4 +580,22 @@ export class NodeDaemon {
     this.logger.info('node daemon stopped');
     this.resolveDone();
   }
+}
+
+/**
+ * The executor with the node's mesh address added to what it describes: the agent sends the
+ * description when it opens a session, and the cluster learns where this node's tasks' ingress
+ * ports are bound (NodeDescription.mesh_addr).
+ */
+function describingMeshAddress(executor: Executor, meshAddr: string): Executor {
+  return {
+    get nodeId() {
+      return executor.nodeId;
+    },
+    describe: async (options) => ({ ...(await executor.describe(options)), meshAddr }),
+    controller: (task) => executor.controller(task),
+    listTasks: (options) => executor.listTasks(options),
+    removeTask: (taskId, options) => executor.removeTask(taskId, options),
+    close: () => executor.close(),
+  };
 }

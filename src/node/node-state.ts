@@ -5,6 +5,25 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export type NodeRoleName = 'manager' | 'worker';
+export type ExecutorKind = 'docker' | 'hollow';
+export type MeshLoadBalancing = 'round-robin' | 'least-connections';
+
+/**
+ * How the daemon runs, from the flags of `orch init`/`join`/`daemon` (the last given wins and is
+ * kept here, so a plain `orch daemon` restarts the node the same way). Absent fields: defaults.
+ */
+export interface DaemonSettings {
+  /** Runs the tasks: `docker` (default) or `hollow` (simulated containers). */
+  executor?: ExecutorKind;
+  /** Where the routing mesh listens and ingress ports are bound; default: the advertise host. */
+  meshAddr?: string;
+  /** The mesh's load balancing for every service on this node; default round-robin. */
+  meshLb?: MeshLoadBalancing;
+  /** Mirror round-robin services into nftables when root and nft allow; default off. */
+  meshFastPath?: boolean;
+  /** host:port of the Prometheus endpoint (/metrics); absent: none. */
+  metricsAddr?: string;
+}
 export type Availability = 'active' | 'pause' | 'drain';
 
 export interface NodeState {
@@ -25,6 +44,8 @@ export interface NodeState {
   /** Availability asked for at join (`--availability`); the CA applies it when it creates the Node at join. */
   availability: Availability;
   raft: { tickMs: number; electionTicks: number; heartbeatTicks: number };
+  /** Daemon settings (absent in files written before they existed). */
+  settings?: DaemonSettings;
 }
 
 export class NodeStateError extends Error {

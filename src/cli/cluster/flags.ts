@@ -1,6 +1,7 @@
 // Flags shared by the cluster commands (init, join, daemon, leave, join-token, info): the data dir
-// (--data-dir, else ORCH_DATA_DIR), addresses and durations with a day unit (`90d`), each turned
-// into a one-line UserError naming the flag when it is wrong.
+// (--data-dir, else ORCH_DATA_DIR), addresses, durations with a day unit (`90d`) and the daemon
+// settings (executor, routing mesh, metrics), each turned into a one-line UserError naming the flag
+// when it is wrong.
 import type { Command } from 'commander';
 import {
   AddressError,
@@ -10,6 +11,7 @@ import {
 } from '../../manager/manager-addresses';
 import { parseDurationMs } from '../../manager/spec';
 import { resolveDataDir } from '../../node/data-dir';
+import type { DaemonSettings, ExecutorKind, MeshLoadBalancing } from '../../node/node-state';
 import { UserError } from '../errors';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -89,4 +91,131 @@ export function resolveNodeAddresses(options: { listenAddr?: string; advertiseAd
     );
   }
   return { listenAddr: listen, advertiseAddr: advertise ?? listen };
+}
+
+/** The daemon settings flags as commander hands them (init, join and daemon share them). */
+export interface DaemonSettingsOptions {
+  executor?: string;
+  meshAddr?: string;
+  meshLb?: string;
+  meshFastPath?: boolean;
+  metricsAddr?: string;
+}
+
+/** Adds --executor, --mesh-addr, --mesh-lb, --mesh-fast-path and --metrics-addr. */
+export function addDaemonSettingsOptions(command: Command): Command {
+  return command
+    .option('--executor <kind>', 'what runs the tasks: docker (the real engine) or hollow (simulated)')
+    .option(
+      '--mesh-addr <ip>',
+      'address the routing mesh listens on and binds task ports to (default: the advertise host)',
+    )
+    .option('--mesh-lb <mode>', 'routing mesh load balancing: round-robin (default) or least-connections')
+    .option('--mesh-fast-path', 'route round-robin services in the kernel (nftables; needs root and nft)')
+    .option(
+      '--metrics-addr <host:port>',
+      'serve Prometheus metrics on http://host:port/metrics (default: off)',
+    );
+}
+
+const EXECUTORS: readonly ExecutorKind[] = ['docker', 'hollow'];
+const MESH_LBS: readonly MeshLoadBalancing[] = ['round-robin', 'least-connections'];
+
+/** The executor named by `--executor`, else ORCH_EXECUTOR (kept as a fallback), else undefined. */
+export function parseExecutorFlag(
+  value: string | undefined,
+  env = process.env.ORCH_EXECUTOR,
+): ExecutorKind | undefined {
+  if (value !== undefined) {
+    if (!EXECUTORS.includes(value as ExecutorKind)) {
+      throw new UserError(
+        `--executor: ${JSON.stringify(value)} is not an executor: expected docker or hollow`,
+      );
+    }
+    return value as ExecutorKind;
+  }
+  if (env === undefined || env === '') return undefined;
+  if (!EXECUTORS.includes(env as ExecutorKind)) {
+    throw new UserError(
+      `ORCH_EXECUTOR=${env} is not an executor: expected docker or hollow (or use --executor)`,
+    );
+  }
+  return env as ExecutorKind;
+}
+
+/** --mesh-addr: one IP address or host name, no port, not a wildcard (the mesh binds exactly it). */
+export function parseMeshAddrFlag(value: string): string {
+  const text = value.trim();
+  const host = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
+  const ipv4 = /^\d{1,3}(\.\d{1,3}){3}$/.test(host) && host.split('.').every((part) => Number(part) <= 255);
+  const ipv6 = host.includes(':') && /^[0-9a-fA-F:.]+$/.test(host);
+  const name =
+    /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,62})(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,62}))*$/.test(host) &&
+    !/^[\d.]+$/.test(host);
+  if (!ipv4 && !ipv6 && !name) {
+    throw new UserError(
+      `--mesh-addr: ${JSON.stringify(value)} is not an address: expected an IP address or host name without a port, e.g. 127.0.0.2`,
+    );
+  }
+  if (host === '0.0.0.0' || host === '::') {
+    throw new UserError(
+      `--mesh-addr: ${host} is every interface; give the one address the mesh should listen on`,
+    );
+  }
+  return host;
+}
+
+/** --mesh-lb: round-robin or least-connections. */
+export function parseMeshLbFlag(value: string): MeshLoadBalancing {
+  if (!MESH_LBS.includes(value as MeshLoadBalancing)) {
+    throw new UserError(`--mesh-lb: ${JSON.stringify(value)} is not one of round-robin, least-connections`);
+  }
+  return value as MeshLoadBalancing;
+}
+
+/** --metrics-addr: host:port with an explicit port (0: any free port). */
+export function parseMetricsAddrFlag(value: string): string {
+  const text = value.trim();
+  if (!/:\d{1,5}$/.test(text)) {
+    throw new UserError(
+      `--metrics-addr: ${JSON.stringify(value)} needs a port: expected host:port, e.g. 127.0.0.1:9323`,
+    );
+  }
+  const port = Number(text.slice(text.lastIndexOf(':') + 1));
+  if (port > 65535) throw new UserError(`--metrics-addr: port ${port} is out of range (0-65535)`);
+  try {
+    // Reuse the address grammar (brackets for IPv6); port 0 is allowed here.
+    const { host } = parseHostPort(
+      port === 0 ? `${text.slice(0, text.lastIndexOf(':'))}:1` : text,
+      '--metrics-addr',
+    );
+    return formatHostPort({ host, port });
+  } catch (err) {
+    if (err instanceof AddressError) throw new UserError(err.message, 1, { cause: err });
+    throw err;
+  }
+}
+
+/**
+ * The settings the flags give, over `base` (what the node kept): only flags given change anything.
+ * `executorEnv` is ORCH_EXECUTOR, used when neither the flag nor `base` names an executor.
+ */
+export function daemonSettingsFrom(
+  options: DaemonSettingsOptions,
+  base: DaemonSettings = {},
+  executorEnv = process.env.ORCH_EXECUTOR,
+): DaemonSettings {
+  const settings: DaemonSettings = { ...base };
+  const executor =
+    options.executor !== undefined
+      ? parseExecutorFlag(options.executor)
+      : (base.executor ?? parseExecutorFlag(undefined, executorEnv));
+  if (executor !== undefined) settings.executor = executor;
+  if (options.meshAddr !== undefined) settings.meshAddr = parseMeshAddrFlag(options.meshAddr);
+  if (options.meshLb !== undefined) settings.meshLb = parseMeshLbFlag(options.meshLb);
+  if (options.meshFastPath !== undefined) settings.meshFastPath = options.meshFastPath;
+  if (options.metricsAddr === 'off') delete settings.metricsAddr;
+  else if (options.metricsAddr !== undefined)
+    settings.metricsAddr = parseMetricsAddrFlag(options.metricsAddr);
+  return settings;
 }

@@ -305,12 +305,12 @@ export class Dispatcher implements LogSource {
 
   /** Ends a session's calls with `reason` and forgets it. */
   private endSession(session: WorkerSession, reason: Error): void {
+    const endpoints = this.endpointStreams?.callOf(session.nodeId);
+    this.endpointStreams?.detach(session.nodeId);
     this.forgetSession(session);
     const status = grpcStatusOf(reason);
     const assignments = this.streams?.callOf(session.nodeId);
-    const endpoints = this.endpointStreams?.callOf(session.nodeId);
     this.streams?.detach(session.nodeId);
-    this.endpointStreams?.detach(session.nodeId);
     for (const call of [assignments, endpoints, session.call]) {
       if (call !== undefined && !call.cancelled && call.writable) call.emit('error', status);
     }
@@ -321,7 +321,12 @@ export class Dispatcher implements LogSource {
     this.sessionsById.delete(session.id);
     if (this.sessionsByNode.get(session.nodeId) === session) this.sessionsByNode.delete(session.nodeId);
     this.streams?.detach(session.nodeId);
+    // The agent cancels its assignments call itself; the node's endpoints feed is a separate client
+    // that only learns of the session's end from its stream ending.
+    const endpoints = this.endpointStreams?.callOf(session.nodeId);
     this.endpointStreams?.detach(session.nodeId);
+    if (endpoints !== undefined && !endpoints.cancelled && endpoints.writable)
+      endpoints.emit('error', grpcStatusOf(new SessionInvalidError(session.id)));
     this.broker.sessionEnded(session.nodeId);
     this.logger.info({ node: session.nodeId, session: session.id }, 'session closed');
   }

@@ -1,0 +1,130 @@
+// The routing mesh of one node daemon: a RoutingMesh on the node's mesh address, kept in step with
+// an endpoint table — the node's store replica while it is a manager, the dispatcher's Endpoints
+// stream while it is a worker (useTable switches on a role change). Every table change becomes
+// setService/setBackends/removeService calls, which the mesh applies in call order; a call the mesh
+// refuses (e.g. a port another service still holds while ports move between services) is retried
+// after the rest of the change. Its metrics go into the registry it is given.
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { EndpointChange, EndpointSubscription, EndpointTable } from '../mesh/endpoint-table';
+import { meshBackendsOf, meshServiceSpecOf, type ServiceEndpoints } from '../mesh/mesh-endpoints';
+import { createMeshMetrics } from '../mesh/mesh-metrics';
+import type { LoadBalancing } from '../mesh/mesh-types';
+import { NftablesFastPath } from '../mesh/nft-fast-path';
+import { type MeshServiceStatus, RoutingMesh } from '../mesh/routing-mesh';
+
+export interface NodeMeshOptions {
+  nodeId: string;
+  meshAddress: string;
+  /** Load balancing of every service on this node (`--mesh-lb`). */
+  lb: LoadBalancing;
+  /** Mirror round-robin services into nftables (`--mesh-fast-path`), when root and nft allow. */
+  fastPath: boolean;
+  registry?: Registry;
+  logger: Logger;
+}
+
+export class NodeMesh {
+  readonly mesh: RoutingMesh;
+  private readonly logger: Logger;
+  private readonly lb: LoadBalancing;
+  /** What the mesh was last told, per service. */
+  private readonly applied = new Map<string, ServiceEndpoints>();
+  private subscription: EndpointSubscription | undefined;
+  private closed = false;
+
+  private constructor(mesh: RoutingMesh, options: NodeMeshOptions) {
+    this.mesh = mesh;
+    this.lb = options.lb;
+    this.logger = options.logger.child({ module: 'node-mesh' });
+  }
+
+  static async start(options: NodeMeshOptions): Promise<NodeMesh> {
+    const fastPath = options.fastPath
+      ? await NftablesFastPath.create({
+          nodeId: options.nodeId,
+          meshAddress: options.meshAddress,
+          logger: options.logger,
+        })
+      : undefined;
+    const mesh = new RoutingMesh({
+      meshAddress: options.meshAddress,
+      logger: options.logger,
+      metrics: options.registry ? createMeshMetrics(options.registry) : undefined,
+      fastPath,
+    });
+    options.logger.info(
+      { meshAddress: options.meshAddress, lb: options.lb, fastPath: fastPath !== undefined },
+      'routing mesh started',
+    );
+    return new NodeMesh(mesh, options);
+  }
+
+  /** Follows `table` from now on (its complete table replaces whatever the mesh had). */
+  useTable(table: EndpointTable): void {
+    this.subscription?.close();
+    if (this.closed) return;
+    this.subscription = table.subscribe((change) => void this.apply(change));
+  }
+
+  /** The services the mesh serves now, with each listener's state. */
+  status(): MeshServiceStatus[] {
+    return [...this.applied.keys()]
+      .map((id) => this.mesh.status(id))
+      .filter((s): s is MeshServiceStatus => s !== undefined);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.subscription?.close();
+    this.subscription = undefined;
+    await this.mesh.close();
+  }
+
+  private async apply(change: EndpointChange): Promise<void> {
+    const removed = [...change.removed];
+    if (change.complete) {
+      const present = new Set(change.updated.map((e) => e.serviceId));
+      for (const id of this.applied.keys()) if (!present.has(id)) removed.push(id);
+    }
+    const work: Promise<unknown>[] = [];
+    for (const id of removed) {
+      this.applied.delete(id);
+      work.push(this.mesh.removeService(id).catch((err: unknown) => this.failed(id, 'remove', err)));
+    }
+    const refused: ServiceEndpoints[] = [];
+    for (const entry of change.updated) {
+      this.applied.set(entry.serviceId, entry);
+      work.push(this.set(entry).catch(() => refused.push(entry)));
+    }
+    await Promise.all(work);
+    // A port released by another service of the same change is free now.
+    for (const entry of refused) {
+      if (this.closed || this.applied.get(entry.serviceId) !== entry) continue;
+      await this.set(entry).catch((err: unknown) => this.failed(entry.serviceId, 'set', err));
+    }
+  }
+
+  private async set(entry: ServiceEndpoints): Promise<void> {
+    const status = await this.mesh.setService(entry.serviceId, meshServiceSpecOf(entry, this.lb));
+    await this.mesh.setBackends(entry.serviceId, meshBackendsOf(entry));
+    for (const listener of status.listeners) {
+      if (listener.error) {
+        this.logger.warn(
+          {
+            service: entry.name,
+            port: `${listener.protocol}/${listener.publishedPort}`,
+            err: listener.error.message,
+          },
+          'published port not listening',
+        );
+      }
+    }
+    this.logger.debug({ service: entry.name, backends: entry.backends.length }, 'mesh service updated');
+  }
+
+  private failed(serviceId: string, what: string, err: unknown): void {
+    if (this.closed) return;
+    this.logger.warn({ service: serviceId, err: (err as Error).message }, `mesh ${what} failed`);
+  }
+}
