@@ -148,7 +148,7 @@ export function parseMeshAddrFlag(value: string): string {
   const text = value.trim();
   const host = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
   const ipv4 = /^\d{1,3}(\.\d{1,3}){3}$/.test(host) && host.split('.').every((part) => Number(part) <= 255);
-  const ipv6 = host.includes(':') && /^[0-9a-fA-F:.]+$/.test(host);
+  const ipv6 = (host.match(/:/g) ?? []).length >= 2 && /^[0-9a-fA-F:.]+$/.test(host);
   const name =
     /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,62})(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,62}))*$/.test(host) &&
     !/^[\d.]+$/.test(host);

@@ -1,0 +1,56 @@
+import {
+  daemonSettingsFrom,
+  parseExecutorFlag,
+  parseMeshAddrFlag,
+  parseMeshLbFlag,
+  parseMetricsAddrFlag,
+} from '../../../src/cli/cluster/flags';
+
+describe('daemon settings flags (init, join, daemon)', () => {
+  it('keeps only what the flags give, over what the node kept', () => {
+    const kept = { executor: 'docker' as const, meshAddr: '127.0.0.2', metricsAddr: '127.0.0.2:9323' };
+    expect(daemonSettingsFrom({ meshLb: 'least-connections' }, kept, undefined)).toEqual({
+      ...kept,
+      meshLb: 'least-connections',
+    });
+    expect(daemonSettingsFrom({ metricsAddr: 'off', meshFastPath: true }, kept, undefined)).toEqual({
+      executor: 'docker',
+      meshAddr: '127.0.0.2',
+      meshFastPath: true,
+    });
+  });
+
+  it('chooses the executor from --executor, else the kept choice, else ORCH_EXECUTOR', () => {
+    expect(daemonSettingsFrom({ executor: 'hollow' }, { executor: 'docker' }, 'docker').executor).toBe(
+      'hollow',
+    );
+    expect(daemonSettingsFrom({}, { executor: 'docker' }, 'hollow').executor).toBe('docker');
+    expect(daemonSettingsFrom({}, {}, 'hollow').executor).toBe('hollow');
+    expect(daemonSettingsFrom({}, {}, undefined).executor).toBeUndefined();
+  });
+
+  it('names the flag and the accepted form when a value is wrong', () => {
+    expect(() => parseExecutorFlag('podman')).toThrow(
+      '--executor: "podman" is not an executor: expected docker or hollow',
+    );
+    expect(() => parseExecutorFlag(undefined, 'lxc')).toThrow('ORCH_EXECUTOR=lxc is not an executor');
+    expect(() => parseMeshLbFlag('random')).toThrow(
+      '--mesh-lb: "random" is not one of round-robin, least-connections',
+    );
+    expect(() => parseMeshAddrFlag('127.0.0.2:80')).toThrow(/--mesh-addr: .* without a port/);
+    expect(() => parseMeshAddrFlag('0.0.0.0')).toThrow('--mesh-addr: 0.0.0.0 is every interface');
+    expect(() => parseMeshAddrFlag('300.1.1.1')).toThrow(/--mesh-addr/);
+    expect(() => parseMetricsAddrFlag('127.0.0.1')).toThrow('--metrics-addr: "127.0.0.1" needs a port');
+    expect(() => parseMetricsAddrFlag('127.0.0.1:70000')).toThrow(
+      '--metrics-addr: port 70000 is out of range',
+    );
+  });
+
+  it('accepts addresses as users write them', () => {
+    expect(parseMeshAddrFlag('127.0.0.3')).toBe('127.0.0.3');
+    expect(parseMeshAddrFlag('[::1]')).toBe('::1');
+    expect(parseMeshAddrFlag('node-1.example')).toBe('node-1.example');
+    expect(parseMetricsAddrFlag('127.0.0.2:9323')).toBe('127.0.0.2:9323');
+    expect(parseMetricsAddrFlag('[::1]:0')).toBe('[::1]:0');
+  });
+});
