@@ -21,6 +21,8 @@ export interface ConvergenceCase {
   id: string;
   /** The table's first column. */
   title: string;
+  /** Measures a replacement of a failed task: only for targets that restart tasks. */
+  needsRestarts?: boolean;
   /** Milliseconds from the request to convergence. */
   measure(target: ConvergenceTarget, context: CaseContext): Promise<number>;
 }
@@ -70,6 +72,7 @@ function recoveryCase(id: string, title: string, restartDelayMs: number | undefi
   return {
     id,
     title,
+    needsRestarts: true,
     measure: (target, context) =>
       withService(target, context, { replicas: 10, restartDelayMs }, async (serviceId) => {
         const selector = target.selector(serviceId);

@@ -1,7 +1,8 @@
 // Everything the convergence benchmark creates outside its own process, written down in a state file
 // *before* it is created, and the one idempotent cleanup that removes exactly that: the orch daemons
 // (by PID, after checking the PID still runs a daemon of our data dir), their containers (by the
-// node-ID label), their temp dir; the Swarm services (by ID) and, only when this run initialized
+// node-ID label), their temp dir; the containers of the engine-floor measurement (by its run
+// label); the Swarm services (by ID) and, only when this run initialized
 // it, the swarm itself (`docker swarm leave --force`) and the docker_gwbridge network swarm init
 // made. The driver calls cleanUp() when it ends or is interrupted; convergence.sh runs this file
 // on exit as well, so a driver killed with SIGKILL still leaves nothing behind.
@@ -17,6 +18,8 @@ const run = promisify(execFile);
 
 export const ORCH_NODE_LABEL = 'orch.node.id';
 export const SWARM_SERVICE_LABEL = 'com.docker.swarm.service.id';
+/** On every container the engine-floor measurement (convergence-direct.ts) creates in one run. */
+export const DIRECT_RUN_LABEL = 'orch.bench.convergence.run';
 
 export interface OrchState {
   /** Temp dir holding every node's data dir. */
@@ -36,6 +39,8 @@ export interface SwarmState {
 export interface BenchStateData {
   orch?: OrchState;
   swarm?: SwarmState;
+  /** The run label on the containers the engine-floor measurement creates directly. */
+  directRunId?: string;
 }
 
 /** The state file: every change is written through at once, so a crash leaves an accurate record. */
@@ -66,12 +71,14 @@ export type Say = (line: string) => void;
 /** Removes everything the state names; safe to call twice and on a partial state. */
 export async function cleanUp(state: BenchState, say: Say): Promise<void> {
   const docker = new Docker();
-  const { swarm, orch } = state.current;
+  const { swarm, orch, directRunId } = state.current;
   if (swarm) await cleanUpSwarm(docker, swarm, say);
   if (orch) await cleanUpOrch(docker, orch, say);
+  if (directRunId) await removeLabelled(docker, DIRECT_RUN_LABEL, directRunId, say);
   state.update((data) => {
     delete data.swarm;
     delete data.orch;
+    delete data.directRunId;
   });
 }
 

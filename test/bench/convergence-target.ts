@@ -22,8 +22,10 @@ export interface ServiceRequest {
 }
 
 export interface ConvergenceTarget {
-  /** `swarm` or `orch`: the table's column. */
+  /** `swarm`, `orch` or `engine`: the table's column. */
   readonly name: string;
+  /** False for a target that cannot replace a failed task (recovery cases skip it). */
+  readonly restarts?: boolean;
   /** Creates the service and resolves with its ID once the system acknowledged the request. */
   createService(request: ServiceRequest, options?: { signal?: AbortSignal }): Promise<string>;
   scaleService(serviceId: string, replicas: number, options?: { signal?: AbortSignal }): Promise<void>;

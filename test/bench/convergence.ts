@@ -2,25 +2,29 @@
 // Docker Engine's own swarm mode (one node), one run, same machine, same engine, same local image.
 // For each case — create N=1, 10, 50; scale 10 → 50; recovery after `docker rm -f` of one of 10
 // task containers with the default restart delay and with 0 s — the time from the request to all
-// containers running per the engine. Cases alternate between the systems (the first system flips
-// every round) and repeat; the table shows the median of each and the orch/swarm ratio.
+// containers running per the engine. A third column, the engine floor, creates and starts the same
+// containers straight through the Engine API, all at once: what no orchestrator on this engine can
+// beat. Every case runs on each system in turn (which system goes first rotates from case to case and
+// round to round) and repeats; the table shows the medians and the orch/swarm ratio.
 //
-// Run: test/bench/convergence.sh [--repeat 3] [--cases create-1,...] [--systems swarm,orch]
-//                                [--log-level info] [--timeout 180]
+// Run: test/bench/convergence.sh [--repeat 3] [--cases create-1,...] [--systems swarm,orch,engine]
+//                                [--log-level info] [--timeout 180] [--keep-logs DIR]
 // (the script builds dist/ when stale, makes sure the engine and the image exist, and cleans up;
 // see docs/benchmarks.md).
+import { randomUUID } from 'node:crypto';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CASES, type ConvergenceCase } from './convergence-cases';
 import { BenchState, cleanUp } from './convergence-cleanup';
+import { DirectTarget } from './convergence-direct';
 import { Engine } from './convergence-engine';
 import { OrchTarget } from './convergence-orch';
 import { SwarmTarget } from './convergence-swarm';
 import type { ConvergenceTarget } from './convergence-target';
 
 const IMAGE = 'orch/busybox:latest';
-const SYSTEMS = ['swarm', 'orch'] as const;
+const SYSTEMS = ['swarm', 'orch', 'engine'] as const;
 type SystemName = (typeof SYSTEMS)[number];
 
 interface Options {
@@ -83,29 +87,24 @@ function median(values: number[]): number {
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
 
 function printTable(options: Options, results: Map<string, Map<SystemName, number[]>>): void {
+  const m = (v: number[]) => (v.length ? median(v) : Number.NaN);
+  const cell = (v: number[]) => (v.length ? seconds(m(v)) : '');
   const rows = options.cases.map((c) => {
     const bySystem = results.get(c.id)!;
-    const swarm = bySystem.get('swarm') ?? [];
-    const orch = bySystem.get('orch') ?? [];
-    const m = (v: number[]) => (v.length ? median(v) : Number.NaN);
-    const ratio = swarm.length && orch.length ? (m(orch) / m(swarm)).toFixed(2) : '';
-    return [
-      c.title,
-      swarm.length ? seconds(m(swarm)) : '',
-      orch.length ? seconds(m(orch)) : '',
-      ratio,
-      swarm.map(seconds).join(' '),
-      orch.map(seconds).join(' '),
-    ];
+    const [swarm, orch, engine] = SYSTEMS.map((system) => bySystem.get(system) ?? []);
+    const ratio = swarm!.length && orch!.length ? (m(orch!) / m(swarm!)).toFixed(2) : '';
+    const runs = SYSTEMS.filter((system) => bySystem.get(system)?.length)
+      .map((system) => `${system} ${bySystem.get(system)!.map(seconds).join(' ')}`)
+      .join('; ');
+    return [c.title, cell(swarm!), cell(orch!), ratio, cell(engine!), runs];
   });
-  const header = ['case', 'swarm s', 'orch s', 'orch/swarm', 'swarm runs', 'orch runs'];
+  const header = ['case', 'swarm s', 'orch s', 'orch/swarm', 'engine floor s', 'runs (s)'];
+  const left = (i: number) => i === 0 || i === header.length - 1;
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
-    `| ${cells.map((cell, i) => (i === 0 || i >= 4 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ')} |`;
+    `| ${cells.map((text, i) => (left(i) ? text.padEnd(widths[i]!) : text.padStart(widths[i]!))).join(' | ')} |`;
   console.log(line(header));
-  console.log(
-    `| ${widths.map((w, i) => (i === 0 || i >= 4 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`,
-  );
+  console.log(`| ${widths.map((w, i) => (left(i) ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`);
   for (const row of rows) console.log(line(row));
 }
 
@@ -136,6 +135,13 @@ async function main(): Promise<void> {
       );
       targets.set('swarm', swarm);
     }
+    if (options.systems.includes('engine')) {
+      const runId = randomUUID();
+      state.update((data) => {
+        data.directRunId = runId;
+      });
+      targets.set('engine', new DirectTarget(IMAGE, runId));
+    }
     if (options.systems.includes('orch')) {
       orch = await OrchTarget.start(state, { image: IMAGE, logLevel: options.logLevel });
       say(`orch: 1 manager + 1 worker ready (${orch.dataDirs.join(', ')})`);
@@ -143,9 +149,11 @@ async function main(): Promise<void> {
     }
     for (let round = 0; round < options.repeat; round++) {
       for (const [index, benchCase] of options.cases.entries()) {
-        const order = (round + index) % 2 === 0 ? options.systems : [...options.systems].reverse();
+        const first = (round + index) % options.systems.length;
+        const order = [...options.systems.slice(first), ...options.systems.slice(0, first)];
         for (const system of order) {
           const target = targets.get(system)!;
+          if (benchCase.needsRestarts && target.restarts === false) continue;
           const wallClock = new Date().toISOString().slice(11, 23);
           const elapsedMs = await benchCase.measure(target, {
             engine,
