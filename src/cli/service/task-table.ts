@@ -3,7 +3,7 @@
 // "Running 5 seconds ago", the scheduler's reason for a pending task in ERROR.
 import type { PortConfig__Output } from '../../api/gen/types/orch/objects/PortConfig';
 import type { Task__Output } from '../../api/gen/types/orch/objects/Task';
-import { formatTaskState, taskName } from '../../manager/orchestrator';
+import { formatTaskState, taskName, taskStateRank } from '../../manager/orchestrator';
 import type { ControlApiClient } from '../control-client';
 import { parseChoice } from '../flags';
 import { ago, formatTable, shortId } from '../output';
@@ -43,9 +43,17 @@ export function sortTasksForTable(
     if (ka !== kb) return ka < kb ? -1 : 1;
     if (a.serviceId !== b.serviceId) return a.serviceId < b.serviceId ? -1 : 1;
     if (a.slot !== b.slot) return a.slot - b.slot;
-    if (a.nodeId !== b.nodeId) return a.nodeId < b.nodeId ? -1 : 1;
+    // A global task's slot is its node; a replicated slot's tasks may have run on several nodes.
+    if (a.slot === 0 && a.nodeId !== b.nodeId) return a.nodeId < b.nodeId ? -1 : 1;
+    // The slot's current task (still desired to run) heads it, whatever the creation times say.
+    if (isWanted(a) !== isWanted(b)) return isWanted(a) ? -1 : 1;
     return (b.meta?.createdAtMs ?? 0) - (a.meta?.createdAtMs ?? 0);
   });
+}
+
+/** Desired to run (or, for a job, to complete): the slot's current task rather than its history. */
+function isWanted(task: Task__Output): boolean {
+  return taskStateRank(task.desiredState) < taskStateRank('TASK_STATE_SHUTDOWN');
 }
 
 export function taskRows(tasks: readonly Task__Output[], options: TaskTableOptions): string[][] {

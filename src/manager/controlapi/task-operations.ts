@@ -3,6 +3,7 @@
 import type { ListTasksRequest__Output } from '../../api/gen/types/orch/control/ListTasksRequest';
 import type { LogMessage } from '../../api/gen/types/orch/control/LogMessage';
 import type { ServiceLogsRequest__Output } from '../../api/gen/types/orch/control/ServiceLogsRequest';
+import { TaskState, taskStateRank } from '../../common/task-state';
 import type { Task } from '../../store';
 import { type CallOptions, type ControlContext, readBarrier } from './control-context';
 import { FailedPreconditionError, InvalidRequestError } from './control-errors';
@@ -77,11 +78,16 @@ export async function* serviceLogs(
   yield* source.logs(selection, { signal: options.signal });
 }
 
-/** By service, then slot (global tasks by node), newest first within a slot: `service ps` order. */
+/** By service, then slot (global tasks by node), the current task then history newest first: `service ps` order. */
 export function taskOrder(a: Task, b: Task): number {
   if (a.serviceId !== b.serviceId) return a.serviceId < b.serviceId ? -1 : 1;
   if (a.slot !== b.slot) return a.slot - b.slot;
-  if (a.nodeId !== b.nodeId) return a.nodeId < b.nodeId ? -1 : 1;
+  // A global task's slot is its node; a replicated slot's tasks may have run on several nodes.
+  if (a.slot === 0 && a.nodeId !== b.nodeId) return a.nodeId < b.nodeId ? -1 : 1;
+  // The slot's current task (still desired to run) first, then its history, newest first.
+  const wantedA = taskStateRank(a.desiredState) < taskStateRank(TaskState.Shutdown);
+  const wantedB = taskStateRank(b.desiredState) < taskStateRank(TaskState.Shutdown);
+  if (wantedA !== wantedB) return wantedA ? -1 : 1;
   const ta = a.meta?.createdAtMs ?? 0;
   const tb = b.meta?.createdAtMs ?? 0;
   if (ta !== tb) return tb - ta;

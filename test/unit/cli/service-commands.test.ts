@@ -256,6 +256,33 @@ describe('orch service', () => {
     expect(truncated).toContain('"task: non-zero exit (1): the …"');
   });
 
+  it("ps heads a replicated slot with its current task when the slot's history ran on another node", async () => {
+    const web = await f.client.createService(webSpec({ replicated: { replicas: 1 } }));
+    const id = web.meta!.id;
+    // The replacement runs on node2 (beta), the failed task ran on node1 (alpha): node IDs sort
+    // the other way round, and must not decide the order within a replicated slot.
+    await f.store.update((tx) => {
+      tx.tasks.create(
+        taskInput('oldtask1aaaaaaaaa', id, 1, {
+          nodeId: 'node1',
+          spec: web.spec,
+          state: 'TASK_STATE_RUNNING',
+          desired: 'TASK_STATE_SHUTDOWN',
+          createdAtMs: NOW_MS - 60_000,
+        }),
+      );
+      tx.tasks.create(taskInput('newtask1aaaaaaaaa', id, 1, { nodeId: 'node2', spec: web.spec }));
+    });
+    const lines = (await orch('service', 'ps', '--no-trunc', 'web')).stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/^newtask1aaaaaaaaa\s+web\.1\s+orch\/busybox:latest\s+beta\s+Running\s+Running/);
+    expect(lines[2]).toMatch(
+      /^oldtask1aaaaaaaaa\s+ \\_ web\.1\s+orch\/busybox:latest\s+alpha\s+Shutdown\s+Running/,
+    );
+    const listed = await f.client.listTasks({ serviceId: id });
+    expect(listed.map((t) => t.meta!.id)).toEqual(['newtask1aaaaaaaaa', 'oldtask1aaaaaaaaa']);
+  });
+
   it('inspect prints JSON and a --pretty summary', async () => {
     await f.client.createService(webSpec());
     expect(JSON.parse((await orch('service', 'inspect', 'web')).stdout)[0].spec.name).toBe('web');
