@@ -1,7 +1,8 @@
 // Translates a task into the Docker engine's container-create request, the way Swarm's container
 // adapter does: command → Entrypoint and args → Cmd, limits → HostConfig, the engine's own restart
 // policy off (orch restarts tasks by creating new ones), orch's labels on the container and on the
-// volumes the engine creates for it. Pure: no engine calls, so it is tested without Docker.
+// volumes the engine creates for it, the node's engine network and embedded DNS when the task is on an
+// orch network. Pure: no engine calls, so it is tested without Docker.
 import type Docker from 'dockerode';
 import { taskLabels } from './docker-labels';
 import { containerName, type ExecutorTask, type MountSpec, type PortSpec } from './task-spec';
@@ -69,6 +70,8 @@ export function dockerCreateOptions(task: ExecutorTask): Docker.ContainerCreateO
   if (spec.limits.memoryBytes) hostConfig.Memory = spec.limits.memoryBytes;
   if (spec.limits.pids) hostConfig.PidsLimit = spec.limits.pids;
   if (primaryNetwork) hostConfig.NetworkMode = primaryNetwork;
+  // The node's embedded DNS for the network: it knows every service of the network, cluster-wide.
+  if (spec.dns.length > 0) hostConfig.Dns = [...spec.dns];
 
   const options: Docker.ContainerCreateOptions = {
     name: containerName(task),
@@ -106,9 +109,11 @@ export function dockerCreateOptions(task: ExecutorTask): Docker.ContainerCreateO
     };
   }
   if (primaryNetwork) {
-    options.NetworkingConfig = {
-      EndpointsConfig: { [primaryNetwork]: { Aliases: task.serviceName ? [task.serviceName] : [] } },
-    };
+    // On an orch network (the node's embedded DNS serves it) no service-name alias: the engine's DNS
+    // would answer the name with this node's containers only, where the embedded DNS gives the VIP.
+    // On a plain engine network the alias is the only discovery there is.
+    const aliases = spec.dns.length === 0 && task.serviceName ? [task.serviceName] : [];
+    options.NetworkingConfig = { EndpointsConfig: { [primaryNetwork]: { Aliases: aliases } } };
   }
   return options;
 }

@@ -1,6 +1,6 @@
 // What an executor needs to run one task, in the executor's own terms: TaskRunSpec holds the
-// container's configuration (including what proto/orch/objects.proto does not carry yet: mounts,
-// pull policy, published ports, networks), ExecutorTask the task's identity and its desired and
+// container's configuration (including what proto/orch/objects.proto does not carry: the engine
+// networks and DNS the node chose for it), ExecutorTask the task's identity and its desired and
 // observed states. executorTaskFromProto maps a stored Task onto them; it is the only place that
 // knows the wire shape.
 import type { Mount__Output } from '../../api/gen/types/orch/objects/Mount';
@@ -29,6 +29,12 @@ export interface MountSpec {
   tmpfsSizeBytes?: number;
   /** Permission bits of the tmpfs root, e.g. 0o1777. */
   tmpfsMode?: number;
+}
+
+/** A network the task is attached to (orch's network ID and the aliases the service asked for there). */
+export interface NetworkAttachmentSpec {
+  networkId: string;
+  aliases: string[];
 }
 
 export interface PortSpec {
@@ -82,8 +88,15 @@ export interface TaskRunSpec {
   mounts: MountSpec[];
   pullPolicy: PullPolicy;
   ports: PortSpec[];
-  /** Names of networks to attach, the first one as the container's primary network. */
+  /**
+   * Engine networks to join, by engine name, the first one as the container's primary network.
+   * Filled in on the node from `attachments` (src/network/networked-executor.ts), never from the proto.
+   */
   networks: string[];
+  /** The orch networks the task is attached to, as the allocator wrote them. */
+  attachments: NetworkAttachmentSpec[];
+  /** DNS servers for the container (the node's embedded DNS of its primary network); empty: the engine's. */
+  dns: string[];
   /** Allocate a TTY: logs are then one raw stream (all `stdout`). */
   tty: boolean;
   healthcheck?: HealthcheckSpec;
@@ -122,6 +135,8 @@ export function defaultTaskRunSpec(image: string, overrides: Partial<TaskRunSpec
     pullPolicy: 'missing',
     ports: [],
     networks: [],
+    attachments: [],
+    dns: [],
     tty: false,
     files: [],
     ...overrides,
@@ -204,6 +219,7 @@ export function executorTaskFromProto(task: Task__Output, options: FromProtoOpti
     mounts: (container?.mounts ?? []).map(mountFromProto),
     pullPolicy: PULL_POLICIES[container?.pullPolicy ?? 'PULL_POLICY_MISSING'] ?? 'missing',
     ports,
+    attachments: (task.networks ?? []).map((n) => ({ networkId: n.networkId, aliases: [...n.aliases] })),
     tty: container?.tty ?? false,
     healthcheck:
       health && health.test.length > 0
