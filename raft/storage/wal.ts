@@ -5,9 +5,16 @@
 // only for this has no use for) or on the thread pool (a leader keeps serving while its disk syncs).
 // Many records share one write and one sync: the runtime appends a whole Ready at a time.
 //
+// The space ahead of the end is preallocated: zeros written and synced in 1 MiB steps, off the path
+// of any append (in a setImmediate once less than 256 KiB are left), so that an append overwrites
+// blocks the file already owns and its fdatasync flushes only data: no file size change, no block
+// allocation, hence no filesystem journal commit (on ext4: no wait for the jbd2 thread).
+//
 // Recovery replays every segment in order. A crash during an append leaves at most one damaged
 // record, at the end of the last segment: replay stops at the first record whose length or CRC does
-// not check out and the segment is truncated there. Damage anywhere else is corruption.
+// not check out. What follows must be preallocated zeros; anything else (a torn record, or pages of
+// an unacknowledged append that reached the disk before an earlier page of it) is cut off, so that
+// no stale record can ever be read after a later append. Damage anywhere else is corruption.
 //
 // It owns the files and their order; it never decides what is compacted (the caller says up to
 // which index entries are no longer needed) and never interprets entry data.
@@ -62,6 +69,19 @@ interface Segment {
 
 const SEGMENT_SUFFIX = '.wal';
 const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
+/** Preallocation step, and the free space below which the next step is scheduled. */
+const PREALLOCATE_BYTES = 1024 * 1024;
+const PREALLOCATE_AHEAD_BYTES = 256 * 1024;
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/** True when every byte of `buf` from `from` on is zero. */
+function zeroFrom(buf: Buffer, from: number): boolean {
+  for (let at = from; at < buf.length; at += ZEROS.length) {
+    const end = Math.min(buf.length, at + ZEROS.length);
+    if (buf.compare(ZEROS, 0, end - at, at, end) !== 0) return false;
+  }
+  return true;
+}
 
 function segmentName(seq: number): string {
   return `${seq.toString(16).padStart(16, '0')}${SEGMENT_SUFFIX}`;
@@ -83,7 +103,12 @@ function writeFully(fd: number, buf: Buffer, position: number): void {
 
 export class Wal {
   private fd: number;
+  /** Where the next record goes in the current segment. */
   private size: number;
+  /** Length of the current segment's file: the bytes from `size` on are preallocated zeros. */
+  private capacity: number;
+  private preallocation: NodeJS.Immediate | undefined;
+  private preallocationFailed = false;
   private closed = false;
   /** Set by the first failed write or sync: the file's state is unknown, nothing more is written. */
   private failure: Error | undefined;
@@ -98,10 +123,13 @@ export class Wal {
     private readonly logger: Logger,
     replay: WalReplay,
     size: number,
+    capacity: number,
   ) {
     this.hardState = replay.hardState;
     this.size = size;
+    this.capacity = capacity;
     this.fd = openSync(this.current.path, 'r+');
+    this.maybePreallocate();
   }
 
   /** True when `directory` holds at least one segment. */
@@ -141,11 +169,16 @@ export class Wal {
       truncatedBytes: 0,
     };
     let size = 0;
+    let capacity = 0;
+    for (const name of readdirSync(directory)) {
+      if (name.endsWith(`${SEGMENT_SUFFIX}.tmp`)) unlinkSync(join(directory, name));
+    }
     for (const [i, segment] of segments.entries()) {
       const buf = readFileSync(segment.path);
       const { records, validBytes } = decodeRecords(buf);
       const last = i === segments.length - 1;
-      if (validBytes < buf.length) {
+      if (last) capacity = buf.length;
+      if (!zeroFrom(buf, validBytes)) {
         if (!last) {
           throw new StorageCorruptError(
             directory,
@@ -161,6 +194,7 @@ export class Wal {
           closeSync(fd);
         }
         replay.truncatedBytes = buf.length - validBytes;
+        capacity = validBytes;
         options.logger.warn(
           { segment: segment.path, validBytes, droppedBytes: replay.truncatedBytes },
           'raft wal: truncated a torn record at the end of the log',
@@ -176,6 +210,7 @@ export class Wal {
       options.logger,
       replay,
       size,
+      capacity,
     );
     return { wal, replay };
   }
@@ -192,9 +227,11 @@ export class Wal {
       const buf = encodeRecords(records);
       writeFully(this.fd, buf, this.size);
       this.size += buf.length;
+      this.capacity = Math.max(this.capacity, this.size);
     } catch (err) {
       throw this.fail('append', err);
     }
+    this.maybePreallocate();
     for (const r of records) {
       if (r.type === WalRecordType.Entry) this.current.maxIndex = r.entry.index;
       else if (r.type === WalRecordType.HardState) this.hardState = r.hardState;
@@ -248,10 +285,16 @@ export class Wal {
     return this.segments.length;
   }
 
+  /** Bytes preallocated ahead of the end of the current segment (for tests). */
+  get preallocatedBytes(): number {
+    return this.capacity - this.size;
+  }
+
   /** Waits for syncs in flight, then closes the file. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.preallocation) clearImmediate(this.preallocation);
     if (this.pendingSyncs > 0) {
       await new Promise<void>((resolve) => {
         this.syncsDrained = resolve;
@@ -292,8 +335,35 @@ export class Wal {
     closeSync(this.fd);
     this.fd = fd;
     this.size = size;
+    this.capacity = size;
     this.segments.push({ seq, path, maxIndex: this.current.maxIndex });
     this.logger.debug({ segment: path }, 'raft wal: new segment');
+  }
+
+  /**
+   * Schedules the next preallocation step when less than PREALLOCATE_AHEAD_BYTES are left. It runs
+   * in a setImmediate, i.e. after the Ready being handled sent its messages, on this thread (so it
+   * never races an append), and syncs what it wrote: the zeros are the file's own blocks before any
+   * append lands on them.
+   */
+  private maybePreallocate(): void {
+    if (this.preallocation || this.preallocationFailed || this.closed) return;
+    if (this.capacity - this.size >= PREALLOCATE_AHEAD_BYTES) return;
+    this.preallocation = setImmediate(() => {
+      this.preallocation = undefined;
+      if (this.closed || this.failure) return;
+      const from = Math.max(this.capacity, this.size);
+      try {
+        for (let at = from; at < from + PREALLOCATE_BYTES; at += ZEROS.length) writeFully(this.fd, ZEROS, at);
+        fdatasyncSync(this.fd);
+        this.capacity = from + PREALLOCATE_BYTES;
+      } catch (err) {
+        // Appends still work (they extend the file); only their syncs get slower.
+        this.preallocationFailed = true;
+        this.logger.warn({ err: (err as Error).message }, 'raft wal: preallocating log space failed');
+      }
+    });
+    this.preallocation.unref();
   }
 
   private fail(what: string, err: unknown): Error {

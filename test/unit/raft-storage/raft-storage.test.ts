@@ -5,7 +5,6 @@ import {
   readFileSync,
   rmSync,
   statSync,
-  truncateSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,6 +44,13 @@ describe('raft storage', () => {
   async function reopen(s: RaftStorage, options: { walSegmentBytes?: number } = {}): Promise<RaftStorage> {
     await s.close();
     return open(options);
+  }
+
+  /** Offset one past the last non-zero byte of a file (the end of its records; zeros follow). */
+  function recordsEnd(bytes: Buffer): number {
+    let end = bytes.length;
+    while (end > 0 && bytes[end - 1] === 0) end--;
+    return end;
   }
 
   function segments(): string[] {
@@ -182,9 +188,13 @@ describe('raft storage', () => {
     await s.save({ entries: range(1, 10, 1), hardState: { term: 1, vote: 'a', commit: 4 } }, { sync: true });
     await s.save({ entries: [entry(11, 1, 'x'.repeat(1000))] }, { sync: true });
     await s.close();
-    // A crash in the middle of the last append: only part of the record reached the file.
+    // A crash in the middle of the last append: the end of the record never reached the disk, the
+    // preallocated zeros are still there.
     const [segment] = segments();
-    truncateSync(segment!, statSync(segment!).size - 300);
+    const bytes = readFileSync(segment!);
+    const end = recordsEnd(bytes);
+    bytes.fill(0, end - 300, end);
+    writeFileSync(segment!, bytes);
     s = await open();
     const state = await s.load();
     expect(state.entries.map((e) => e.index)).toEqual(range(1, 10, 1).map((e) => e.index));
@@ -205,9 +215,9 @@ describe('raft storage', () => {
     await s.close();
     const [segment] = segments();
     const bytes = readFileSync(segment!);
-    bytes[bytes.length - 3] ^= 0xff; // inside entry 4's data
+    bytes[recordsEnd(bytes) - 3] ^= 0xff; // inside entry 4's data
     writeFileSync(segment!, bytes);
-    appendFileSync(segment!, Buffer.alloc(100));
+    appendFileSync(segment!, Buffer.from('garbage'));
     s = await open();
     expect((await s.load()).entries.map((e) => e.index)).toEqual([1, 2, 3]);
   });
@@ -309,5 +319,46 @@ describe('raft storage', () => {
     s = await reopen(s);
     state = await s.load();
     expect(state.entries.map((e) => e.index)).toEqual([4, 5, 6, 7, 8, 9, 10, 11]);
+  });
+
+  it('never reads back records of an append whose earlier part was lost, after a later append', async () => {
+    let s = await open();
+    await s.load();
+    await s.save({ entries: range(1, 10, 1) }, { sync: true });
+    const [segment] = segments();
+    const firstEnd = recordsEnd(readFileSync(segment!));
+    await s.save({ entries: range(11, 20, 1) }, { sync: true });
+    await s.close();
+    // The crash persisted the later pages of the second append but not its first bytes.
+    const bytes = readFileSync(segment!);
+    bytes.fill(0, firstEnd, firstEnd + 40);
+    writeFileSync(segment!, bytes);
+    s = await open();
+    expect((await s.load()).entries).toHaveLength(10);
+    // A new leader's shorter append lands where the lost one began; entries 13..20 of the lost
+    // append must not come back after it.
+    await s.save({ entries: range(11, 12, 2) }, { sync: true });
+    s = await reopen(s);
+    const { entries } = await s.load();
+    expect(entries.map((e) => [e.index, e.term]).slice(9)).toEqual([
+      [10, 1],
+      [11, 2],
+      [12, 2],
+    ]);
+  });
+
+  it('preallocates the space ahead of the log, so that appends overwrite blocks the file owns', async () => {
+    let s = await open();
+    await s.load();
+    await s.save({ entries: range(1, 10, 1) }, { sync: true });
+    await new Promise((resolve) => setImmediate(resolve));
+    const [segment] = segments();
+    expect(statSync(segment!).size).toBeGreaterThanOrEqual(1024 * 1024);
+    // Zeros after the records are the clean end of the log, not damage.
+    s = await reopen(s);
+    expect((await s.load()).entries).toHaveLength(10);
+    await s.save({ entries: [entry(11, 1)] }, { sync: true });
+    s = await reopen(s);
+    expect((await s.load()).entries).toHaveLength(11);
   });
 });
