@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { silentLogger } from '../common/logger';
 import { joinCluster } from '../manager/ca/ca-client';
-import { NodeCertificateProvider } from '../manager/ca/node-certificate-provider';
+import { NodeCertificateProvider, type NodeTLSMaterial } from '../manager/ca/node-certificate-provider';
 import { createNodeChannelCredentials, NODE_CHANNEL_OPTIONS } from '../manager/ca/tls-credentials';
 import { insecureNodeClientOptions } from '../manager/dispatcher/insecure-identity';
 import { Agent, type AgentOptions } from './agent';
@@ -28,6 +28,11 @@ export interface HollowNodesOptions {
   managers: readonly string[];
   /** Join every node through the CA with this (worker) token: real certificates, mTLS. */
   joinToken?: string;
+  /**
+   * How node `index` gets its certificate when joinToken is given (default: one joinCluster call
+   * through manager index mod n). HollowJoiner.join (hollow-join.ts) adds retries for loaded clusters.
+   */
+  join?: (index: number, signal?: AbortSignal) => Promise<NodeTLSMaterial>;
   /** Test-only: plaintext with identities in metadata (see the header). Exclusive with joinToken. */
   insecureIdentity?: boolean;
   /** Node IDs for insecure identities: `${prefix}${i}` (default "hollow-"). */
@@ -74,12 +79,14 @@ interface NodeIdentitySetup {
 }
 
 async function joinedIdentity(options: HollowNodesOptions, index: number): Promise<NodeIdentitySetup> {
-  const material = await joinCluster({
-    managerAddr: options.managers[index % options.managers.length]!,
-    token: options.joinToken!,
-    advertiseAddr: options.advertiseAddr?.(index) ?? `127.0.0.1:${20_000 + (index % 40_000)}`,
-    signal: options.signal,
-  });
+  const material = options.join
+    ? await options.join(index, options.signal)
+    : await joinCluster({
+        managerAddr: options.managers[index % options.managers.length]!,
+        token: options.joinToken!,
+        advertiseAddr: options.advertiseAddr?.(index) ?? `127.0.0.1:${20_000 + (index % 40_000)}`,
+        signal: options.signal,
+      });
   const provider = new NodeCertificateProvider(material);
   const credentials = createNodeChannelCredentials(provider);
   return {
