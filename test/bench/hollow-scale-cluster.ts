@@ -24,7 +24,8 @@ import type {
   WorkersMessage,
 } from './hollow-scale-protocol';
 
-export const ORCH_BIN = join(__dirname, '../../dist/cmd/orch.js');
+/** The orch binary: dist/ of this checkout, or BENCH_ORCH_BIN (e.g. an experimental build elsewhere). */
+export const ORCH_BIN = process.env.BENCH_ORCH_BIN ?? join(__dirname, '../../dist/cmd/orch.js');
 const WORKERS_SCRIPT = join(__dirname, 'hollow-scale-workers.ts');
 const TS_HOOK = join(__dirname, 'hollow-scale-ts-hook.cjs');
 const RUNNING = 'TASK_STATE_RUNNING';
@@ -35,8 +36,11 @@ export interface HollowScaleClusterOptions {
   heartbeatPeriod?: string;
   /** ORCH_LOG_LEVEL of the managers (default warn: 1,000 nodes at info level is mostly logging). */
   managerLogLevel?: string;
-  /** NODE_OPTIONS of the manager daemons (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). */
-  managerNodeOptions?: string;
+  /**
+   * Extra node arguments of the manager daemons (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, which
+   * NODE_OPTIONS refuses): given to `orch init` / `orch join`, whose detached daemon inherits them.
+   */
+  managerNodeArgs?: readonly string[];
   /** Deadline of every wait (ms). */
   timeoutMs?: number;
   /** Progress lines (default: none). */
@@ -45,6 +49,8 @@ export interface HollowScaleClusterOptions {
 
 export interface StartWorkersOptions {
   count: number;
+  /** Extra node arguments of the workers' process (e.g. `--cpu-prof`). */
+  nodeArgs?: readonly string[];
   joinConcurrency?: number;
   statusBatchDelayMs?: number;
   logLevel?: string;
@@ -59,9 +65,7 @@ interface ManagerProcess {
 }
 
 export class HollowScaleCluster {
-  private readonly options: Required<
-    Omit<HollowScaleClusterOptions, 'heartbeatPeriod' | 'managerNodeOptions'>
-  > &
+  private readonly options: Required<Omit<HollowScaleClusterOptions, 'heartbeatPeriod' | 'managerNodeArgs'>> &
     HollowScaleClusterOptions;
   /** A random 127.X.Y.0/24 so runs side by side never share an address. */
   private readonly prefix =
@@ -88,7 +92,6 @@ export class HollowScaleCluster {
       ...process.env,
       ORCH_EXECUTOR: 'hollow',
       ORCH_LOG_LEVEL: this.options.managerLogLevel,
-      NODE_OPTIONS: this.options.managerNodeOptions ?? '',
     };
   }
 
@@ -96,11 +99,13 @@ export class HollowScaleCluster {
     return `${this.prefix}.${n}:4242`;
   }
 
-  private orch(args: readonly string[], timeoutMs = 120_000): Promise<string> {
+  /** Runs `orch ARGS`; `daemon` adds the managers' node arguments (init and join start the daemon). */
+  private orch(args: readonly string[], daemon = false, timeoutMs = 120_000): Promise<string> {
+    const nodeArgs = daemon ? (this.options.managerNodeArgs ?? []) : [];
     return new Promise((resolve, reject) => {
       execFile(
         process.execPath,
-        [ORCH_BIN, ...args],
+        [...nodeArgs, ORCH_BIN, ...args],
         { timeout: timeoutMs, env: this.env },
         (err, stdout, stderr) =>
           err
@@ -127,23 +132,26 @@ export class HollowScaleCluster {
     const heartbeat = this.options.heartbeatPeriod
       ? ['--heartbeat-period', this.options.heartbeatPeriod]
       : [];
-    await this.orch(['init', '--advertise-addr', this.addr(1), '--data-dir', first, ...heartbeat]);
+    await this.orch(['init', '--advertise-addr', this.addr(1), '--data-dir', first, ...heartbeat], true);
     await this.registerManager(1, first);
     const token = (await this.orch(['join-token', 'manager', '-q', '--data-dir', first])).trim();
     for (let n = 2; n <= this.options.managers; n++) {
       const dataDir = join(this.root, `m${n}`);
-      await this.orch([
-        'join',
-        '--token',
-        token,
-        this.addr(1),
-        '--listen-addr',
-        this.addr(n),
-        '--availability',
-        'drain',
-        '--data-dir',
-        dataDir,
-      ]);
+      await this.orch(
+        [
+          'join',
+          '--token',
+          token,
+          this.addr(1),
+          '--listen-addr',
+          this.addr(n),
+          '--availability',
+          'drain',
+          '--data-dir',
+          dataDir,
+        ],
+        true,
+      );
       await this.registerManager(n, dataDir);
     }
     await this.orch([
@@ -191,7 +199,9 @@ export class HollowScaleCluster {
   }
 
   /** Forks the hollow workers' process; resolves once every node joined and its agent started. */
-  async startWorkers(options: StartWorkersOptions): Promise<{ nodeIds: string[]; joinMs: number }> {
+  async startWorkers(
+    options: StartWorkersOptions,
+  ): Promise<{ nodeIds: string[]; joinMs: number; joinRetries: number }> {
     const config: HollowWorkersConfig = {
       count: options.count,
       managers: this.managers.map((m) => m.addr),
@@ -201,7 +211,7 @@ export class HollowScaleCluster {
       logLevel: options.logLevel,
     };
     const child = fork(WORKERS_SCRIPT, [], {
-      execArgv: ['-r', TS_HOOK],
+      execArgv: [...(options.nodeArgs ?? []), '-r', TS_HOOK],
       env: { ...process.env, NODE_OPTIONS: '', HOLLOW_SCALE_WORKERS: JSON.stringify(config) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -218,7 +228,7 @@ export class HollowScaleCluster {
       this.inboxWaiter?.();
     });
     const started = await this.nextMessage('started');
-    return { nodeIds: started.nodeIds, joinMs: started.joinMs };
+    return { nodeIds: started.nodeIds, joinMs: started.joinMs, joinRetries: started.joinRetries };
   }
 
   private async nextMessage<K extends WorkersMessage['type']>(

@@ -33,7 +33,7 @@ export interface WorkersMemory {
 
 export type WorkersMessage =
   /** Every node joined and its agent started (sessions may still be opening). */
-  | { type: 'started'; nodeIds: string[]; joinMs: number }
+  | { type: 'started'; nodeIds: string[]; joinMs: number; joinRetries: number }
   | { type: 'killed'; nodeIds: string[] }
   | ({ type: 'stats' } & WorkersMemory)
   | { type: 'closed' }

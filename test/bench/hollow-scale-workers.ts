@@ -1,11 +1,12 @@
 // The hollow workers' process of the scale benchmark: `count` hollow nodes (real Agents over
 // HollowExecutors sharing one HollowEngine) that join a real cluster the way `orch join` does — a
-// worker join token, a fresh ECDSA P-256 key and CSR per node, a certificate from the cluster CA —
-// and then hold mTLS sessions to its managers (node i first tries manager i mod n; followers send
+// worker join token, a fresh ECDSA P-256 key and CSR per node, a certificate from the cluster CA,
+// transient failures (an election, an overloaded manager) tried again by HollowJoiner — and hold mTLS sessions to its managers (node i first tries manager i mod n; followers send
 // it to the leader). The driver (hollow-scale-cluster.ts) forks this file and talks to it over IPC
 // (hollow-scale-protocol.ts). When the driver goes away (IPC disconnect) the process exits at
 // once, so a crashed benchmark never leaves 1,000 agents behind.
 import { setMaxListeners } from 'node:events';
+import { HollowJoiner } from '../../src/agent/hollow-join';
 import { startHollowNodes } from '../../src/agent/hollow-nodes';
 import { createLogger } from '../../src/common/logger';
 import { processMemory } from './hollow-scale-memory';
@@ -35,11 +36,13 @@ async function main(): Promise<void> {
     process.exit(0);
   });
 
+  const joiner = new HollowJoiner({ managers: config.managers, token: config.joinToken, logger });
   const t0 = performance.now();
   const hollow = await startHollowNodes({
     count: config.count,
     managers: config.managers,
     joinToken: config.joinToken,
+    join: (index, signal) => joiner.join(index, signal),
     joinConcurrency: config.joinConcurrency,
     logger,
     signal: abort.signal,
@@ -53,6 +56,7 @@ async function main(): Promise<void> {
     type: 'started',
     nodeIds: hollow.nodes.map((n) => n.nodeId),
     joinMs: Math.round(performance.now() - t0),
+    joinRetries: joiner.joinStats().retries,
   });
 
   let killedUpTo = 0;

@@ -5,8 +5,9 @@
 // Environment (defaults in brackets): BENCH_MANAGERS [3], BENCH_NODES [1000], BENCH_SERVICES [50],
 // BENCH_TASKS [50000] (spread evenly over the services), BENCH_KILL [100], BENCH_HEARTBEAT
 // (`orch init --heartbeat-period`; default the cluster's own, 5s), BENCH_JOIN_CONCURRENCY [16],
-// BENCH_MANAGER_LOG_LEVEL [warn], BENCH_MANAGER_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`:
-// the managers write their profiles when the benchmark stops them), BENCH_TIMEOUT_MS [600000],
+// BENCH_MANAGER_LOG_LEVEL [warn], BENCH_MANAGER_NODE_ARGS (node flags, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`:
+// the managers write their profiles when the benchmark stops them), BENCH_WORKERS_NODE_ARGS (the
+// same for the hollow workers' process), BENCH_TIMEOUT_MS [600000],
 // BENCH_JSON (a file to write the results to).
 //
 // What runs: every manager is an `orch` daemon from dist/ (init/join with the manager token, its own
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
     managers: MANAGERS,
     heartbeatPeriod: env.BENCH_HEARTBEAT,
     managerLogLevel: env.BENCH_MANAGER_LOG_LEVEL ?? 'warn',
-    managerNodeOptions: env.BENCH_MANAGER_NODE_OPTIONS,
+    managerNodeArgs: env.BENCH_MANAGER_NODE_ARGS?.split(' ').filter(Boolean),
     timeoutMs: Number(env.BENCH_TIMEOUT_MS ?? 600_000),
   });
   const results: Record<string, unknown> = {
@@ -62,12 +63,16 @@ async function main(): Promise<void> {
     log(`${MANAGERS} managers up (leader ${leader.addr}), all drained; data under ${cluster.root}`);
 
     let t0 = performance.now();
-    const { nodeIds, joinMs } = await cluster.startWorkers({
+    const { nodeIds, joinMs, joinRetries } = await cluster.startWorkers({
       count: NODES,
       joinConcurrency: Number(env.BENCH_JOIN_CONCURRENCY ?? 16),
+      nodeArgs: env.BENCH_WORKERS_NODE_ARGS?.split(' ').filter(Boolean),
     });
     results.joinMs = joinMs;
-    log(`${NODES} hollow nodes joined through the CA in ${seconds(joinMs)}`);
+    results.joinRetries = joinRetries;
+    log(
+      `${NODES} hollow nodes joined through the CA in ${seconds(joinMs)} (${joinRetries} transient failures retried)`,
+    );
     const all = new Set(nodeIds);
     await cluster.until(
       'every hollow node ready',
