@@ -193,6 +193,11 @@ export class RawNode {
     this.raft.onPersisted();
   }
 
+  /** The commit index, without building a whole status (the runtime reads it on every wake-up). */
+  get commitIndex(): number {
+    return this.raft.log.committed;
+  }
+
   status(): RaftStatus {
     const r = this.raft;
     const status: RaftStatus = {

@@ -551,7 +551,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
       while (!written && !this.stopping) {
         await this.wakeup.wait();
         if (written || this.writeGuard.rewritten) break;
-        const upTo = Math.min(this.core.status().commit, limit);
+        const upTo = Math.min(this.core.commitIndex, limit);
         if (upTo <= this.appliedIndex) continue;
         const ready: Entry[] = [];
         const fromLog = Math.min(upTo, stableLimit);

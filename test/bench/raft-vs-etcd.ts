@@ -17,7 +17,7 @@ import { type LoadResult, type PutFn, runLoad } from './raft-vs-etcd-load';
 
 const SEQUENTIAL_PUTS = Number(process.env.BENCH_SEQUENTIAL_PUTS ?? 2000);
 const CONCURRENT_PUTS = Number(process.env.BENCH_CONCURRENT_PUTS ?? 10000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WARMUP_PUTS = Number(process.env.BENCH_WARMUP_PUTS ?? 3000);
 
 interface SystemResults {
@@ -100,8 +100,13 @@ async function startEtcd(processes: ProcessGroup, dirs: TempDirs, client: HttpCl
   };
 }
 
-async function compare(orch: System, etcd: System): Promise<{ orch: SystemResults; etcd: SystemResults }> {
-  const runs = {
+type Runs = Record<'orch' | 'etcd', Record<'sequential' | 'c16' | 'c64', LoadResult[]>>;
+
+async function compare(
+  orch: System,
+  etcd: System,
+): Promise<{ orch: SystemResults; etcd: SystemResults; runs: Runs }> {
+  const runs: Runs = {
     orch: { sequential: [] as LoadResult[], c16: [] as LoadResult[], c64: [] as LoadResult[] },
     etcd: { sequential: [] as LoadResult[], c16: [] as LoadResult[], c64: [] as LoadResult[] },
   };
@@ -130,7 +135,7 @@ async function compare(orch: System, etcd: System): Promise<{ orch: SystemResult
       }
     }
   }
-  const results = { orch: {} as SystemResults, etcd: {} as SystemResults };
+  const results = { orch: {} as SystemResults, etcd: {} as SystemResults, runs };
   for (const system of [orch, etcd]) {
     const r = runs[system.name as 'orch' | 'etcd'];
     await sleep(500);
@@ -166,6 +171,43 @@ function table(orch: SystemResults, etcd: SystemResults): string {
   ].join('\n');
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * Ratios of the two systems' rounds run back to back (round r of orch against round r of etcd), as
+ * the median over rounds and their range: on a shared machine a burst of load hits a pair of rounds
+ * more evenly than it hits the best round of each system.
+ */
+function pairedTable(runs: Runs): string {
+  const lines = [
+    `| ${'measure (paired rounds)'.padEnd(28)} | ${'median orch/etcd'.padStart(16)} | ${'range'.padStart(13)} |`,
+    `|${'-'.repeat(30)}|${'-'.repeat(18)}|${'-'.repeat(15)}|`,
+  ];
+  const scenarios = [
+    ['sequential', 'sequential'],
+    ['c16', '16 clients'],
+    ['c64', '64 clients'],
+  ] as const;
+  for (const [key, label] of scenarios) {
+    for (const [metric, name] of [
+      ['putsPerSecond', 'puts/s'],
+      ['p50Ms', 'p50'],
+      ['p99Ms', 'p99'],
+    ] as const) {
+      const ratios = runs.orch[key].map((o, i) => o[metric] / runs.etcd[key][i]![metric]);
+      const range = `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
+      lines.push(
+        `| ${`${label} ${name}`.padEnd(28)} | ${median(ratios).toFixed(2).padStart(16)} | ${range.padStart(13)} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
 async function main(): Promise<void> {
   if (!existsSync(KV_MAIN)) throw new Error(`${KV_MAIN} is missing: run \`npm run build\` first`);
   ensureEtcd();
@@ -191,6 +233,7 @@ async function main(): Promise<void> {
       `\nRaft: orch vs etcd ${version}: 3 members each on loopback, puts of 64-byte values to the leader over keep-alive HTTP; ${SEQUENTIAL_PUTS} sequential / ${CONCURRENT_PUTS} concurrent puts, best of ${ROUNDS} interleaved rounds; load average ${loadavg()[0]!.toFixed(1)}\n`,
     );
     console.log(table(results.orch, results.etcd));
+    console.log(`\n${pairedTable(results.runs)}`);
     if (errors > 0) console.log(`\n${errors} puts failed during the load phases`);
   } finally {
     await cleanup();
