@@ -1,7 +1,7 @@
 // Everything the convergence benchmark creates outside its own process, written down in a state file
 // *before* it is created, and the one idempotent cleanup that removes exactly that: the orch daemons
 // (by PID, after checking the PID still runs a daemon of our data dir), their containers (by the
-// node-ID label), their temp dir; the containers of the engine-floor measurement (by its run
+// node-ID label), their temp dir; the containers of the engine-alone measurement (by its run
 // label); the Swarm services (by ID) and, only when this run initialized
 // it, the swarm itself (`docker swarm leave --force`) and the docker_gwbridge network swarm init
 // made. The driver calls cleanUp() when it ends or is interrupted; convergence.sh runs this file
@@ -18,7 +18,7 @@ const run = promisify(execFile);
 
 export const ORCH_NODE_LABEL = 'orch.node.id';
 export const SWARM_SERVICE_LABEL = 'com.docker.swarm.service.id';
-/** On every container the engine-floor measurement (convergence-direct.ts) creates in one run. */
+/** On every container the engine-alone measurement (convergence-direct.ts) creates in one run. */
 export const DIRECT_RUN_LABEL = 'orch.bench.convergence.run';
 
 export interface OrchState {
@@ -39,7 +39,7 @@ export interface SwarmState {
 export interface BenchStateData {
   orch?: OrchState;
   swarm?: SwarmState;
-  /** The run label on the containers the engine-floor measurement creates directly. */
+  /** The run label on the containers the engine-alone measurement creates directly. */
   directRunId?: string;
 }
 

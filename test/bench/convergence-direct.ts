@@ -1,5 +1,7 @@
-// The floor under both orchestrators: the same containers created and started straight through the
-// Engine API by this process, all at once (no orchestration, no scheduling, no status reporting).
+// The engine alone, as a reference under both orchestrators: the same containers created and started
+// straight through the Engine API by this process, all at once (no orchestration, no scheduling, no
+// status reporting). Not a strict floor: on a loaded engine, 50 creates at once can take longer than
+// an orchestrator's own pacing of them.
 // A "service" here is just a label value; create and scale launch `docker create` + `docker start`
 // for every missing replica concurrently and return at once, so the clock runs until the engine
 // lists them running, as for Swarm and orch. It cannot restart anything: recovery cases skip it.

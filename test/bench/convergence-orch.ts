@@ -10,6 +10,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import type { ServiceSpec } from '../../src/api/gen/types/orch/objects/ServiceSpec';
 import { ControlApiClient } from '../../src/cli/control-client';
 import type { BenchState } from './convergence-cleanup';
@@ -25,6 +26,7 @@ const run = promisify(execFile);
 export const ORCH_BIN = resolve(__dirname, '../../dist/cmd/orch.js');
 const ORCH_SERVICE_LABEL = 'orch.service.id';
 const NODES_READY_TIMEOUT_MS = 60_000;
+const REMOVE_ATTEMPTS = 5;
 
 export interface OrchClusterOptions {
   image: string;
@@ -127,8 +129,34 @@ export class OrchTarget implements ConvergenceTarget {
     await this.control.scaleService(serviceId, replicas, options);
   }
 
+  /**
+   * RemoveService, retried while the service still exists. A failure after the service is gone
+   * (its tasks may be left behind: the removal is several transactions) is reported as such, and the
+   * case then removes the containers itself.
+   */
   async removeService(serviceId: string, options: { signal?: AbortSignal } = {}): Promise<void> {
-    await this.control.removeService(serviceId, options);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.control.removeService(serviceId, options);
+        return;
+      } catch (err) {
+        if (!(await this.serviceExists(serviceId))) {
+          throw new Error(`RemoveService failed after deleting the service: ${(err as Error).message}`);
+        }
+        if (attempt >= REMOVE_ATTEMPTS) throw err;
+        await sleep(200, undefined, options);
+      }
+    }
+  }
+
+  private async serviceExists(serviceId: string): Promise<boolean> {
+    try {
+      await this.control.getService(serviceId, { linearizable: true });
+      return true;
+    } catch (err) {
+      if ((err as { code?: number }).code === grpcStatus.NOT_FOUND) return false;
+      throw err;
+    }
   }
 
   forget(): void {

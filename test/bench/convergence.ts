@@ -2,9 +2,9 @@
 // Docker Engine's own swarm mode (one node), one run, same machine, same engine, same local image.
 // For each case — create N=1, 10, 50; scale 10 → 50; recovery after `docker rm -f` of one of 10
 // task containers with the default restart delay and with 0 s — the time from the request to all
-// containers running per the engine. A third column, the engine floor, creates and starts the same
-// containers straight through the Engine API, all at once: what no orchestrator on this engine can
-// beat. Every case runs on each system in turn (which system goes first rotates from case to case and
+// containers running per the engine. A third column, the engine alone, creates and starts the same
+// containers straight through the Engine API, all at once: what the engine itself takes for them.
+// Every case runs on each system in turn (which system goes first rotates from case to case and
 // round to round) and repeats; the table shows the medians and the orch/swarm ratio.
 //
 // Run: test/bench/convergence.sh [--repeat 3] [--cases create-1,...] [--systems swarm,orch,engine]
@@ -98,7 +98,7 @@ function printTable(options: Options, results: Map<string, Map<SystemName, numbe
       .join('; ');
     return [c.title, cell(swarm!), cell(orch!), ratio, cell(engine!), runs];
   });
-  const header = ['case', 'swarm s', 'orch s', 'orch/swarm', 'engine floor s', 'runs (s)'];
+  const header = ['case', 'swarm s', 'orch s', 'orch/swarm', 'engine alone s', 'runs (s)'];
   const left = (i: number) => i === 0 || i === header.length - 1;
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
