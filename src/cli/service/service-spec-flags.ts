@@ -14,6 +14,7 @@ import {
   SpecError,
 } from '../../manager/spec';
 import { collect, parseChoice, parseLabels } from '../flags';
+import { parseNetworkFlag } from '../network/network-flag';
 import { parseEnv, parseMount, parsePublish, readEnvFiles } from './service-flag-parsers';
 
 /** A spec being built or edited (the generated input shape: what the Control API accepts). */
@@ -128,7 +129,11 @@ export function addCreateSpecOptions(command: Command): Command {
         'publish a port as a node port (8080:80 or published=8080,target=80)',
         collect,
       )
-      .option('--network <network>', 'attach the service to a network', collect),
+      .option(
+        '--network <network>',
+        'attach the service to a network (NAME or name=NAME,alias=ALIAS)',
+        collect,
+      ),
   );
 }
 
@@ -165,7 +170,7 @@ export function specFromCreateOptions(
       ),
     },
     ...(ports.length > 0 ? { endpoint: { mode: 'RESOLUTION_MODE_VIP', ports } } : {}),
-    networks: (o.network ?? []).map((target) => ({ target: target.trim() })),
+    networks: (o.network ?? []).map((value) => parseNetworkFlag(value)),
   };
   if (mode === 'replicated') {
     spec.mode = 'replicated';
