@@ -1,30 +1,76 @@
-// An Executor that puts tasks on their orch networks, around the node's real executor. Before a
-// network-attached task's container is created it brings the task's networks up on this node
-// (NodeNetworks.ensureForTask), joins the container to the node's engine networks with the embedded
-// DNS as its resolver, and binds the ports the image EXPOSEs on the node's mesh address (each on a
-// port the engine picks), so that the VIP listeners of every node can reach them like ingress ports.
+// An Executor that puts tasks on their orch networks, around the node's real executor, and owns
+// the node's networking (NodeNetworks, started in the background so the daemon's start does not
+// wait for the engine). Before a network-attached task's container is created it brings the task's
+// networks up on this node, joins the container to the node's engine networks with the embedded DNS
+// as its resolver, and binds the ports the image EXPOSEs on the node's mesh address (each on a port
+// the engine picks), so that the VIP listeners of every node can reach them like ingress ports.
 // When a task's container is removed, NodeNetworks may take its networks down. Tasks on no network
-// pass straight through.
-import type Docker from 'dockerode';
+// pass straight through. The directory follows the node's role: the store replica on a manager
+// (followStore), else whatever the node is fed (useDirectory).
+import Docker from 'dockerode';
 import type { Logger } from 'pino';
-import type {
-  Executor,
-  ExecutorTask,
-  NodeDescriptionInfo,
-  ObservedTask,
-  PortSpec,
-  TaskController,
-  Waitable,
+import {
+  type Executor,
+  type ExecutorTask,
+  FinalExecutorError,
+  type NodeDescriptionInfo,
+  type ObservedTask,
+  type PortSpec,
+  type TaskController,
+  TemporaryExecutorError,
+  type Waitable,
 } from '../agent/executor';
-import type { NodeNetworks } from './node-networks';
+import type { MemoryStore } from '../store';
+import { type NetworkDirectory, StaticNetworkDirectory, StoreNetworkDirectory } from './network-directory';
+import {
+  NodeNetworks,
+  NodeNetworksError,
+  type NodeNetworksOptions,
+  type TaskNetworking,
+} from './node-networks';
 
 export interface NetworkedExecutorOptions {
   inner: Executor;
-  networks: NodeNetworks;
-  docker: Docker;
   /** Where task ports are bound for the mesh (the agent's ingress host IP). */
   meshAddress: string;
   logger: Logger;
+  /** The engine; default the local one (DOCKER_HOST or the Unix socket). */
+  docker?: Docker;
+  /** The store replica when the node is a manager at start. */
+  store?: MemoryStore;
+  /** Passed on to NodeNetworks (DNS port, VIP port base, nftables, forwarder, GC period). */
+  networks?: Partial<Omit<NodeNetworksOptions, 'nodeId' | 'docker' | 'directory' | 'logger'>>;
+}
+
+/** Follows whichever directory the node's role calls for. */
+class SwitchingDirectory implements NetworkDirectory {
+  private inner: NetworkDirectory = new StaticNetworkDirectory();
+  private readonly listeners = new Set<() => void>();
+  private unsubscribe: () => void = () => {};
+
+  use(directory: NetworkDirectory): void {
+    this.unsubscribe();
+    this.inner = directory;
+    this.unsubscribe = directory.subscribe(() => this.notify());
+    this.notify();
+  }
+
+  current() {
+    return this.inner.current();
+  }
+
+  networks() {
+    return this.inner.networks();
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private notify(): void {
+    for (const listener of [...this.listeners]) listener();
+  }
 }
 
 /** `80/tcp` → { targetPort: 80, protocol: 'tcp' }. */
@@ -56,9 +102,82 @@ export function withExposedPorts(
 
 export class NetworkedExecutor implements Executor {
   readonly nodeId: string;
+  private readonly docker: Docker;
+  private readonly logger: Logger;
+  /** What a node that is not a manager knows of the cluster's networked services (its feed). */
+  readonly fed = new StaticNetworkDirectory();
+  private readonly directory = new SwitchingDirectory();
+  private storeDirectory: StoreNetworkDirectory | undefined;
+  private storeDirectoryStore: MemoryStore | undefined;
+  private starting: Promise<NodeNetworks> | undefined;
+  private closed = false;
 
   constructor(private readonly options: NetworkedExecutorOptions) {
     this.nodeId = options.inner.nodeId;
+    this.docker = options.docker ?? new Docker();
+    this.logger = options.logger.child({ module: 'networks' });
+    this.followStore(options.store);
+    // Bring up the networks this node already has (adopted containers keep resolving names).
+    void this.networks().catch(() => undefined);
+  }
+
+  /** Serve the directory from this store replica (a manager), or from what useDirectory set (undefined). */
+  followStore(store: MemoryStore | undefined): void {
+    if (this.closed) return;
+    if (store && this.storeDirectory && this.storeDirectoryStore === store) return;
+    this.storeDirectory?.close();
+    this.storeDirectory = undefined;
+    this.storeDirectoryStore = store;
+    if (store) {
+      this.storeDirectory = new StoreNetworkDirectory(store, this.logger);
+      this.storeDirectory.start();
+      this.directory.use(this.storeDirectory);
+    } else {
+      this.directory.use(this.fed);
+    }
+  }
+
+  /** The node's networks, started on first use; a failed start is tried again on the next use. */
+  networks(): Promise<NodeNetworks> {
+    if (this.closed) return Promise.reject(new NodeNetworksError('node networks are closed'));
+    this.starting ??= NodeNetworks.start({
+      ...this.options.networks,
+      nodeId: this.nodeId,
+      docker: this.docker,
+      directory: this.directory,
+      logger: this.options.logger,
+    }).catch((err: unknown) => {
+      this.starting = undefined;
+      this.logger.warn({ err }, 'node networks could not start; trying again with the next task');
+      throw err;
+    });
+    return this.starting;
+  }
+
+  /** Brings the task's networks up (errors as the agent needs them: final when the network is gone). */
+  async ensureForTask(
+    taskId: string,
+    networkIds: readonly string[],
+    options: Waitable,
+  ): Promise<TaskNetworking> {
+    try {
+      return await (await this.networks()).ensureForTask(taskId, networkIds, options);
+    } catch (err) {
+      if (options.signal?.aborted) throw err;
+      const message = `cannot attach to the task's networks: ${(err as Error).message}`;
+      if (err instanceof NodeNetworksError) throw new FinalExecutorError(message, { cause: err });
+      throw new TemporaryExecutorError(message, { cause: err });
+    }
+  }
+
+  /** The task's container is gone: its networks may go too. */
+  release(taskId: string): void {
+    void this.starting?.then((networks) => networks.release(taskId)).catch(() => undefined);
+  }
+
+  /** The engine this executor inspects images with. */
+  get engine(): Docker {
+    return this.docker;
   }
 
   describe(options?: Waitable): Promise<NodeDescriptionInfo> {
@@ -69,7 +188,7 @@ export class NetworkedExecutor implements Executor {
     if (task.spec.attachments.length === 0) return this.options.inner.controller(task);
     // The inner controller gets a task of its own whose spec prepare() completes before creating.
     const own: ExecutorTask = { ...task, spec: { ...task.spec } };
-    return new NetworkedTaskController(own, this.options.inner.controller(own), this.options);
+    return new NetworkedTaskController(own, this.options.inner.controller(own), this, this.options);
   }
 
   listTasks(options?: Waitable): Promise<ObservedTask[]> {
@@ -78,11 +197,18 @@ export class NetworkedExecutor implements Executor {
 
   async removeTask(taskId: string, options?: Waitable): Promise<void> {
     await this.options.inner.removeTask(taskId, options);
-    this.options.networks.release(taskId);
+    this.release(taskId);
   }
 
-  close(): Promise<void> {
-    return this.options.inner.close();
+  /** Releases the node's DNS servers, VIP listeners and rules, then the inner executor. */
+  async close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.storeDirectory?.close();
+      const networks = await this.starting?.catch(() => undefined);
+      await networks?.close();
+    }
+    await this.options.inner.close();
   }
 }
 
@@ -92,6 +218,7 @@ class NetworkedTaskController implements TaskController {
   constructor(
     private readonly task: ExecutorTask,
     private readonly inner: TaskController,
+    private readonly executor: NetworkedExecutor,
     private readonly options: NetworkedExecutorOptions,
   ) {
     this.taskId = task.id;
@@ -99,7 +226,7 @@ class NetworkedTaskController implements TaskController {
 
   async prepare(options: Waitable = {}): Promise<void> {
     const spec = this.task.spec;
-    const networking = await this.options.networks.ensureForTask(
+    const networking = await this.executor.ensureForTask(
       this.task.id,
       spec.attachments.map((a) => a.networkId),
       options,
@@ -113,7 +240,7 @@ class NetworkedTaskController implements TaskController {
   /** The image's EXPOSEd ports; none when the image is not here yet (it is pulled by prepare). */
   private async exposedPorts(image: string): Promise<string[]> {
     try {
-      const inspect = (await this.options.docker.getImage(image).inspect()) as {
+      const inspect = (await this.executor.engine.getImage(image).inspect()) as {
         Config?: { ExposedPorts?: Record<string, unknown> | null };
       };
       return Object.keys(inspect.Config?.ExposedPorts ?? {});
@@ -140,7 +267,7 @@ class NetworkedTaskController implements TaskController {
   }
   async remove(options?: Waitable): Promise<void> {
     await this.inner.remove(options);
-    this.options.networks.release(this.task.id);
+    this.executor.release(this.task.id);
   }
   inspect(options?: Waitable) {
     return this.inner.inspect(options);
