@@ -27,6 +27,7 @@ import {
 import { Manager } from '../manager/manager';
 import { hostOf } from '../mesh/mesh-endpoints';
 import { StoreEndpointSource } from '../mesh/store-endpoint-source';
+import { NetworkedExecutor } from '../network';
 import { type DataDirLayout, dataDirLayout } from './data-dir';
 import { DispatcherEndpointFeed } from './dispatcher-endpoint-feed';
 import {
@@ -197,6 +198,8 @@ export class NodeDaemon {
    * its own store replica, a worker follows the leader's dispatcher. Called again on role changes.
    */
   private followEndpoints(): void {
+    if (this.executor instanceof NetworkedExecutor && !this.closing)
+      this.executor.followStore(this.manager?.store);
     const mesh = this.nodeMesh;
     if (!mesh || this.closing) return;
     const previous = this.meshFeed;
@@ -352,7 +355,13 @@ export class NodeDaemon {
     this.executor =
       kind === 'hollow'
         ? new HollowExecutor({ nodeId, engine: new HollowEngine(), logger: this.logger })
-        : new DockerExecutor({ nodeId, logger: this.logger });
+        : // Tasks on orch networks: engine networks, embedded DNS and VIPs (docs/networking.md).
+          new NetworkedExecutor({
+            inner: new DockerExecutor({ nodeId, logger: this.logger }),
+            meshAddress: this.meshAddress,
+            store: this.manager?.store,
+            logger: this.logger,
+          });
     this.agent = new Agent({
       executor: describingMeshAddress(this.executor, this.meshAddress),
       ingressHostIp: this.meshAddress,
