@@ -1,13 +1,16 @@
 // `service ls`, `service ps` and `service inspect`: docker's columns and forms over the Control API.
 import type { Command } from 'commander';
 import type { ServiceStatus__Output } from '../../api/gen/types/orch/control/ServiceStatus';
+import type { Node__Output } from '../../api/gen/types/orch/objects/Node';
 import type { Service__Output } from '../../api/gen/types/orch/objects/Service';
+import type { Task__Output } from '../../api/gen/types/orch/objects/Task';
 import {
   formatDurationMs,
   formatMemoryBytes,
   formatNanoCpus,
   formatRestartCondition,
 } from '../../manager/spec';
+import { serviceEndpoints } from '../../mesh/mesh-endpoints';
 import {
   action,
   type CliContext,
@@ -135,7 +138,14 @@ export function registerServiceReadCommands(service: Command, ctx: CliContext): 
         await withClient(ctx, cmd, async (client) => {
           const found: Service__Output[] = [];
           for (const ref of refs) found.push(await client.getService(ref));
-          ctx.out(opts.pretty ? found.map(prettyService).join('\n') : formatInspect(found));
+          if (!opts.pretty) return ctx.out(formatInspect(found));
+          const nodes = await client.listNodes();
+          const pretty: string[] = [];
+          for (const s of found) {
+            const tasks = await client.listTasks({ filters: { serviceIds: [s.meta?.id ?? ''] } });
+            pretty.push(prettyService(s) + prettyEndpoints(s, tasks, nodes));
+          }
+          ctx.out(pretty.join('\n'));
         });
       }),
     );
@@ -160,6 +170,22 @@ function serviceRow(s: Service__Output, status: ServiceStatus__Output | undefine
     spec.container?.image ?? '',
     formatPorts(ports),
   ];
+}
+
+/** Where the routing mesh reaches each running task of the service (node mesh address : bound port). */
+function prettyEndpoints(s: Service__Output, tasks: Task__Output[], nodes: Node__Output[]): string {
+  const byId = new Map(nodes.map((n) => [n.meta?.id ?? '', n]));
+  const entry = serviceEndpoints(s, tasks, (id) => byId.get(id));
+  if (!entry) return '';
+  const lines = ['Endpoints:'];
+  for (const b of entry.backends) {
+    const node = byId.get(b.nodeId)?.description?.hostname || b.nodeId;
+    for (const p of b.ports) {
+      lines.push(` ${b.taskId}\t${b.address}:${p.port} -> ${p.targetPort}/${p.protocol}\t(node ${node})`);
+    }
+  }
+  if (entry.backends.length === 0) lines.push(' none: no task is running');
+  return `${lines.join('\n')}\n`;
 }
 
 function prettyService(s: Service__Output): string {
