@@ -284,6 +284,16 @@ export class Manager extends EventEmitter<ManagerEvents> {
     return this.raftNode?.isLeader ?? false;
   }
 
+  /** The credentials this manager calls other managers with (its manager certificate). */
+  get peerCredentials(): grpc.ChannelCredentials {
+    return this.options.channelCredentials;
+  }
+
+  /** The gRPC channel options for calls to other managers. */
+  get peerChannelOptions(): grpc.ChannelOptions {
+    return this.options.channelOptions ?? {};
+  }
+
   /** True once the Cluster object is in this manager's store (it has caught up with init). */
   get hasCluster(): boolean {
     return this.store.view((tx) => clusterOf(tx) !== undefined);

@@ -10,6 +10,7 @@ import {
   createControlHandlers,
   createWorkerControlHandlers,
   dispatcherLogSource,
+  leaderLogSource,
 } from '../manager/controlapi';
 import { DISPATCHER_SERVICE, Dispatcher, dispatcherServiceDefinition } from '../manager/dispatcher';
 import { startLeaderLoops } from '../manager/loops';
@@ -59,8 +60,17 @@ export function attachManagerServices(
     store: manager.store,
     ops: createClusterOps(manager),
     logger,
-    // Task logs come through the leader's dispatcher (the agents' sessions are with it).
-    logSource: dispatcherLogSource(dispatcher, { store: manager.store, logger }),
+    // Task logs come through the leader's dispatcher (the agents' sessions are with it): a
+    // follower streams them from the leader's Control API.
+    logSource: leaderLogSource({
+      local: dispatcherLogSource(dispatcher, { store: manager.store, logger }),
+      isLeader: () => manager.isLeader,
+      leaderAddr: () => manager.leaderNodeAddress(),
+      credentials: () => manager.peerCredentials,
+      channelOptions: manager.peerChannelOptions,
+      nodeId: manager.nodeId,
+      logger,
+    }),
   }) as unknown as grpc.UntypedServiceImplementation;
 
   servers.node.implement(CA_SERVICE_NAME, manager.caServiceHandlers());
