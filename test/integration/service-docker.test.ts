@@ -11,7 +11,13 @@ import { currentTasks, historyTasks, parseTaskTable } from './support/cli-table'
 import { containersWithLabels, docker, dockerOk } from './support/docker-cli';
 import { waitUntil } from './support/wait';
 
-jest.setTimeout(60_000);
+jest.setTimeout(120_000);
+
+/**
+ * How long one step may take before the test gives up: generous, since the 2-core machine is shared
+ * (other suites and benchmarks run containers too). The issue's time bounds are asserted apart.
+ */
+const CONVERGE_MS = 30_000;
 
 /** Short, so that the "3 heartbeat periods + 2 s" bound of the kill -9 step stays short too. */
 const HEARTBEAT_MS = 1000;
@@ -50,6 +56,7 @@ describeDocker('services on Docker (1 manager + 2 workers)', () => {
     }
     await waitUntil(async () => (await orchOk(1, 'node', 'ls')).match(/\bReady\b/g)?.length === 3, {
       what: 'three Ready nodes',
+      timeoutMs: CONVERGE_MS,
     });
   });
 
@@ -134,7 +141,7 @@ describeDocker('services on Docker (1 manager + 2 workers)', () => {
         const now = await running();
         return now.length === 4 && !now.includes(victim);
       },
-      { what: 'a replacement container running', timeoutMs: 15_000, intervalMs: 50 },
+      { what: 'a replacement container running', timeoutMs: CONVERGE_MS, intervalMs: 50 },
     );
     const elapsed = Date.now() - removedAt;
     measured('replacement running after docker rm -f', elapsed, 5000);
@@ -151,11 +158,39 @@ describeDocker('services on Docker (1 manager + 2 workers)', () => {
   });
 
   it('reschedules the tasks of a worker killed with SIGKILL within 3 heartbeats + 2 s; restarted, it keeps no duplicate', async () => {
-    // Let the replacement of the previous step settle on its node first.
     const perNode = await runningPerNode();
     const victim = perNode[1]! >= perNode[2]! ? 2 : 3;
     const survivors = [1, 2, 3].filter((n) => n !== victim);
     expect(perNode[victim - 1]).toBeGreaterThan(0);
+    // A second service, removed while the worker is down: its container there belongs to a task
+    // the restarted agent is no longer assigned, which adoption must remove.
+    const side = (
+      await orchOk(
+        1,
+        'service',
+        'create',
+        '-d',
+        '--name',
+        'side',
+        '--mode',
+        'global',
+        '--pull',
+        'never',
+        '--stop-grace-period',
+        STOP_GRACE,
+        TEST_IMAGE,
+        'sleep',
+        '3600',
+      )
+    ).trim();
+    const sideOnVictim = [`orch.service.id=${side}`, `orch.node.id=${cluster.nodeId(victim)}`];
+    await waitUntil(
+      async () => (await containersWithLabels([`orch.service.id=${side}`], false)).length === 3,
+      {
+        what: 'side running on the three nodes',
+        timeoutMs: CONVERGE_MS,
+      },
+    );
 
     cluster.kill9(victim);
     const killedAt = Date.now();
@@ -165,19 +200,21 @@ describeDocker('services on Docker (1 manager + 2 workers)', () => {
         const counts = await Promise.all(survivors.map(async (n) => (await running(n)).length));
         return counts[0]! + counts[1]! === 4;
       },
-      { what: `the tasks of node ${victim} running elsewhere`, timeoutMs: 20_000, intervalMs: 50 },
+      { what: `the tasks of node ${victim} running elsewhere`, timeoutMs: CONVERGE_MS, intervalMs: 50 },
     );
     const elapsed = Date.now() - killedAt;
     const bound = 3 * HEARTBEAT_MS + 2000;
     measured('tasks of a SIGKILLed worker running elsewhere', elapsed, bound);
     expect(elapsed).toBeLessThanOrEqual(bound);
+    await orchOk(1, 'service', 'rm', 'side');
+    expect(await containersWithLabels(sideOnVictim)).toHaveLength(1);
 
     await cluster.restart(victim);
     // Adopted by label: the restarted agent stops the containers of the tasks moved away and
     // starts nothing new: every slot runs exactly once.
     await waitUntil(async () => (await running(victim)).length === 0, {
       what: `the restarted node ${victim} to stop its moved tasks`,
-      timeoutMs: 15_000,
+      timeoutMs: CONVERGE_MS,
     });
     const slots = await runningSlots();
     expect(slots.sort()).toEqual(['1', '2', '3', '4']);
@@ -196,8 +233,13 @@ describeDocker('services on Docker (1 manager + 2 workers)', () => {
       ).trim();
       expect(known).toContain(task);
     }
+    await waitUntil(async () => (await containersWithLabels([`orch.service.id=${side}`])).length === 0, {
+      what: 'the containers of the removed service gone from every node, the restarted one included',
+      timeoutMs: CONVERGE_MS,
+    });
     const ls = await orchOk(1, 'service', 'ls');
     expect(ls).toMatch(/^\S+\s+web\s+replicated\s+4\/4\s/m);
+    expect(ls).not.toMatch(/\bside\b/);
   });
 
   it('moves every task off a drained node', async () => {
@@ -205,19 +247,21 @@ describeDocker('services on Docker (1 manager + 2 workers)', () => {
     expect(await orchOk(1, 'node', 'update', '--availability', 'drain', node)).toBe(`${node}\n`);
     await waitUntil(async () => (await running(3)).length === 0 && (await running()).length === 4, {
       what: 'node 3 drained with 4 tasks running elsewhere',
+      timeoutMs: CONVERGE_MS,
     });
     const onNode3 = parseTaskTable(await orchOk(1, 'node', 'ps', '-f', 'desired-state=running', node));
     expect(onNode3).toEqual([]);
     await orchOk(1, 'node', 'update', '--availability', 'active', node);
   });
 
-  it('scales web to 0 and then to 6, waiting for convergence with progress', async () => {
-    const down = await cluster.orch(1, 'service', 'scale', 'web=0');
+  it('scales web to 0 (detached) and then to 6, waiting for convergence with progress', async () => {
+    const down = await cluster.orch(1, 'service', 'scale', '-d', 'web=0');
     expect(down.code).toBe(0);
-    expect(down.stdout).toMatch(/^web scaled to 0$/m);
-    expect(down.stdout).toMatch(/^verify: Service converged$/m);
-    // As with docker, the command waits for no task to be wanted; the containers stop after it.
-    await waitUntil(async () => (await running()).length === 0, { what: 'no container of web running' });
+    expect(down.stdout).toBe('web scaled to 0\n');
+    await waitUntil(async () => (await running()).length === 0, {
+      what: 'no container of web running',
+      timeoutMs: CONVERGE_MS,
+    });
 
     const up = await cluster.orch(1, 'service', 'scale', 'web=6');
     expect(up.stderr).toBe('');
@@ -234,6 +278,7 @@ describeDocker('services on Docker (1 manager + 2 workers)', () => {
     expect(await orchOk(1, 'service', 'rm', 'web')).toBe('web\n');
     await waitUntil(async () => (await containersWithLabels([`orch.service.id=${serviceId}`])).length === 0, {
       what: 'no container of web left (running or not)',
+      timeoutMs: CONVERGE_MS,
     });
     const ls = await orchOk(1, 'service', 'ls');
     expect(ls).not.toMatch(/\bweb\b/);
