@@ -60,6 +60,14 @@ export function renderVipRuleset(table: string, routes: readonly VipRoute[]): st
   ].join('\n');
 }
 
+/** Marks "no table": what apply([]) leaves before any route existed. */
+const EMPTY = '';
+
+/** Deletes the table if it exists (creating it first makes the delete safe when it does not). */
+function deleteScript(table: string): string {
+  return `table ip ${table} {}\ndelete table ip ${table}\n`;
+}
+
 function key(r: VipRoute): string {
   return `${r.bridge} ${r.vip} ${r.protocol} ${String(r.port).padStart(5, '0')}`;
 }
@@ -121,11 +129,22 @@ export class VipNftables {
     return this.table;
   }
 
-  /** Replaces the table with exactly these routes. */
+  /**
+   * Replaces the table with exactly these routes. The first call also clears what a previous run
+   * of this node left (a SIGKILLed daemon cannot delete its table); with no route ever, no table.
+   */
   apply(routes: readonly VipRoute[]): Promise<void> {
-    const script = renderVipRuleset(this.table, routes);
+    const script =
+      routes.length === 0 && (this.applied === undefined || this.applied === EMPTY)
+        ? EMPTY
+        : renderVipRuleset(this.table, routes);
     const next = this.queue.then(async () => {
       if (this.closed || script === this.applied) return;
+      if (script === EMPTY) {
+        await runNft(this.nftPath, ['-f', '-'], deleteScript(this.table));
+        this.applied = EMPTY;
+        return;
+      }
       await runNft(this.nftPath, ['-f', '-'], script);
       this.applied = script;
       this.logger.debug({ table: this.table, routes: routes.length }, 'VIP rules applied');
@@ -139,10 +158,9 @@ export class VipNftables {
     if (this.closed) return;
     this.closed = true;
     await this.queue;
-    await runNft(
-      this.nftPath,
-      ['-f', '-'],
-      `table ip ${this.table} {}\ndelete table ip ${this.table}\n`,
-    ).catch((err: unknown) => this.logger.warn({ err }, 'removing the VIP rules failed'));
+    if (this.applied === undefined || this.applied === EMPTY) return;
+    await runNft(this.nftPath, ['-f', '-'], deleteScript(this.table)).catch((err: unknown) =>
+      this.logger.warn({ err }, 'removing the VIP rules failed'),
+    );
   }
 }

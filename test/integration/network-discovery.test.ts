@@ -8,6 +8,7 @@
 // The client runs on the manager: a worker's directory of networked services (names, VIPs, backends)
 // comes from the dispatcher's endpoint stream, which does not carry networks yet (docs/networking.md).
 import { execFile } from 'node:child_process';
+import { vipTableName } from '../../src/network';
 import { describeDocker, TEST_IMAGE } from '../support/docker';
 import { OrchCluster } from './cluster-harness';
 import { waitUntil } from './support/wait';
@@ -108,12 +109,16 @@ describeDocker('service discovery on a network (1 manager + 2 workers, Docker)',
     try {
       await cluster.close();
     } finally {
-      // Engine networks of this cluster's nodes, even when a step failed half-way.
+      // Containers, engine networks and kernel rules of this cluster's nodes, even when a step failed.
       for (const nodeId of nodeIds) {
         const containers = await lines(['ps', '-aq', '--filter', `label=orch.node.id=${nodeId}`]);
         if (containers.length > 0) await docker(['rm', '-f', ...containers]);
         for (const id of await lines(['network', 'ls', '-q', '--filter', `label=orch.node.id=${nodeId}`]))
           await docker(['network', 'rm', id]);
+        // SIGKILLed daemons cannot delete their VIP rules.
+        await new Promise((resolve) =>
+          execFile('nft', ['delete', 'table', 'ip', vipTableName(nodeId)], () => resolve(undefined)),
+        );
       }
     }
   });
