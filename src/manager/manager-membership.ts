@@ -172,6 +172,11 @@ async function updateStatuses(options: StatusLoopOptions, signal: AbortSignal): 
     nodes.map(async (node) => {
       const id = node.meta!.id;
       if (id === raft.id) return reachable.set(id, true);
+      // Without node liveness only managers' reachability is used. Probing every worker each
+      // second kept a channel per worker address, and a worker that does not answer made grpc-js
+      // reconnect with a new TLS context per attempt: half the leader's CPU at 1,000 workers in
+      // the scale benchmark (docs/benchmarks.md).
+      if (!options.nodeLiveness && !voters.has(id) && !members.has(id)) return;
       const addr = node.status?.addr;
       reachable.set(id, addr ? await options.probe(addr, signal) : false);
     }),
