@@ -159,7 +159,8 @@ export function serviceEndpointsFromStore(
   serviceId: string,
 ): ServiceEndpoints | undefined {
   const service = tx.services.get(serviceId);
-  if (service === undefined) return undefined;
+  // Most services publish nothing: never list their tasks (a big service has tens of thousands).
+  if (service === undefined || ingressPortsOf(service).length === 0) return undefined;
   return serviceEndpoints(service, tx.tasks.findByService(serviceId), (id) => tx.nodes.get(id));
 }
 
