@@ -34,6 +34,8 @@ export interface HollowScaleClusterOptions {
   managers?: number;
   /** `orch init --heartbeat-period` (default: the cluster default, 5s). */
   heartbeatPeriod?: string;
+  /** `orch init --election-timeout` (default: the cluster default, 1s). */
+  electionTimeout?: string;
   /** ORCH_LOG_LEVEL of the managers (default warn: 1,000 nodes at info level is mostly logging). */
   managerLogLevel?: string;
   /**
@@ -65,7 +67,9 @@ interface ManagerProcess {
 }
 
 export class HollowScaleCluster {
-  private readonly options: Required<Omit<HollowScaleClusterOptions, 'heartbeatPeriod' | 'managerNodeArgs'>> &
+  private readonly options: Required<
+    Omit<HollowScaleClusterOptions, 'heartbeatPeriod' | 'electionTimeout' | 'managerNodeArgs'>
+  > &
     HollowScaleClusterOptions;
   /** A random 127.X.Y.0/24 so runs side by side never share an address. */
   private readonly prefix =
@@ -129,10 +133,11 @@ export class HollowScaleCluster {
    */
   async startManagers(): Promise<void> {
     const first = join(this.root, 'm1');
-    const heartbeat = this.options.heartbeatPeriod
-      ? ['--heartbeat-period', this.options.heartbeatPeriod]
-      : [];
-    await this.orch(['init', '--advertise-addr', this.addr(1), '--data-dir', first, ...heartbeat], true);
+    const settings = [
+      ...(this.options.heartbeatPeriod ? ['--heartbeat-period', this.options.heartbeatPeriod] : []),
+      ...(this.options.electionTimeout ? ['--election-timeout', this.options.electionTimeout] : []),
+    ];
+    await this.orch(['init', '--advertise-addr', this.addr(1), '--data-dir', first, ...settings], true);
     await this.registerManager(1, first);
     const token = (await this.orch(['join-token', 'manager', '-q', '--data-dir', first])).trim();
     for (let n = 2; n <= this.options.managers; n++) {
@@ -262,9 +267,15 @@ export class HollowScaleCluster {
     return memory;
   }
 
-  /** Memory of every manager process. */
+  /** Memory of every manager process; throws naming a manager that is gone. */
   managersMemory(): ProcessMemory[] {
-    return this.managers.map((m) => processMemory(m.pid));
+    return this.managers.map((m) => {
+      try {
+        return processMemory(m.pid);
+      } catch (err) {
+        throw new Error(`manager ${m.n} (pid ${m.pid}) is not running`, { cause: err });
+      }
+    });
   }
 
   /** Polls `check` until it returns true; rejects after the cluster's deadline. */

@@ -4,7 +4,8 @@
 //
 // Environment (defaults in brackets): BENCH_MANAGERS [3], BENCH_NODES [1000], BENCH_SERVICES [50],
 // BENCH_TASKS [50000] (spread evenly over the services), BENCH_KILL [100], BENCH_HEARTBEAT
-// (`orch init --heartbeat-period`; default the cluster's own, 5s), BENCH_JOIN_CONCURRENCY [16],
+// (`orch init --heartbeat-period`; default the cluster's own, 5s), BENCH_ELECTION_TIMEOUT
+// (`orch init --election-timeout`; default the cluster's own, 1s), BENCH_JOIN_CONCURRENCY [16],
 // BENCH_MANAGER_LOG_LEVEL [warn], BENCH_MANAGER_NODE_ARGS (node flags, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`:
 // the managers write their profiles when the benchmark stops them), BENCH_WORKERS_NODE_ARGS (the
 // same for the hollow workers' process), BENCH_TIMEOUT_MS [600000],
@@ -21,6 +22,7 @@
 //  1. join: every hollow node joined and its agent started; ready: all of them READY in the store;
 //  2. time from the first CreateService to all tasks RUNNING in the leader's store;
 //  3. RSS of every manager (VmRSS with everything running, VmHWM = peak) and of the workers' process;
+//     the Raft term at the start and the end (elections in between, e.g. on a loaded machine);
 //  4. kill: BENCH_KILL agents stop at once without a goodbye; time until the managers mark them
 //     DOWN, and until every task they ran has a replacement RUNNING on another node.
 import { writeFileSync } from 'node:fs';
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
   const cluster = new HollowScaleCluster({
     managers: MANAGERS,
     heartbeatPeriod: env.BENCH_HEARTBEAT,
+    electionTimeout: env.BENCH_ELECTION_TIMEOUT,
     managerLogLevel: env.BENCH_MANAGER_LOG_LEVEL ?? 'warn',
     managerNodeArgs: env.BENCH_MANAGER_NODE_ARGS?.split(' ').filter(Boolean),
     timeoutMs: Number(env.BENCH_TIMEOUT_MS ?? 600_000),
@@ -51,6 +54,8 @@ async function main(): Promise<void> {
     services: SERVICES,
     tasks: REPLICAS * SERVICES,
     kill: KILL,
+    heartbeatPeriod: env.BENCH_HEARTBEAT ?? '5s (cluster default)',
+    electionTimeout: env.BENCH_ELECTION_TIMEOUT ?? '1s (cluster default)',
   };
   const stop = () => {
     cluster.close().finally(() => process.exit(130));
@@ -59,8 +64,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
   try {
     await cluster.startManagers();
-    const leader = await cluster.findLeader();
-    log(`${MANAGERS} managers up (leader ${leader.addr}), all drained; data under ${cluster.root}`);
+    const firstLeader = await cluster.findLeader();
+    results.raftTermStart = (await cluster.leader().getInfo()).raftTerm;
+    log(`${MANAGERS} managers up (leader ${firstLeader.addr}), all drained; data under ${cluster.root}`);
 
     let t0 = performance.now();
     const { nodeIds, joinMs, joinRetries } = await cluster.startWorkers({
@@ -86,20 +92,17 @@ async function main(): Promise<void> {
     const serviceIds = await cluster.createServices(SERVICES, REPLICAS);
     results.createMs = Math.round(performance.now() - t0);
     log(`${SERVICES} services × ${REPLICAS} replicas created in ${seconds(results.createMs as number)}`);
-    let peakManagerRss = 0;
-    const sampler = setInterval(() => {
-      for (const m of cluster.managersMemory()) peakManagerRss = Math.max(peakManagerRss, m.rssBytes);
-    }, 1_000);
     await cluster.waitAllRunning(serviceIds, REPLICAS, (done) => {
       if (done % Math.max(1, Math.floor(SERVICES / 10)) === 0)
         log(`  ${done}/${SERVICES} services fully running (${seconds(performance.now() - t0)})`);
     });
-    clearInterval(sampler);
     results.allRunningMs = Math.round(performance.now() - t0);
     log(
       `all ${REPLICAS * SERVICES} tasks RUNNING ${seconds(results.allRunningMs as number)} after the first create`,
     );
 
+    // An election meanwhile (a loaded machine) moves the leader: measure and query the current one.
+    const leader = await cluster.findLeader();
     const managers = cluster.managersMemory().map((m, i) => ({
       manager: i + 1,
       leader: cluster.managers[i]!.pid === leader.pid,
@@ -140,6 +143,7 @@ async function main(): Promise<void> {
         `${orphaned} tasks of the killed nodes RUNNING elsewhere ${seconds(results.rescheduleMs as number)} after the kill`,
       );
     }
+    results.raftTermEnd = (await cluster.leader().getInfo()).raftTerm;
   } finally {
     await cluster.close();
   }
