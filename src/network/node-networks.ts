@@ -165,6 +165,11 @@ export class NodeNetworks {
     void this.serialize(() => this.collect());
   }
 
+  /** Resolves once every change queued so far has been applied (tests, status). */
+  async settled(): Promise<void> {
+    await this.queue;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

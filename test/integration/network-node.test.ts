@@ -154,9 +154,43 @@ describeDocker('node networks on the real engine', () => {
     expect(lookup.stdout + lookup.stderr).toMatch(/no-such-name\.invalid: (NXDOMAIN|SERVFAIL)/);
   }, 60_000);
 
+  it('brings the networks of a previous run back up at start, for the containers still on them', async () => {
+    const engine = networks!.networks.get(networkId)!;
+    const sleeper = await dockerOk([
+      'run',
+      '-d',
+      '--label',
+      `orch.node.id=${nodeId}`,
+      '--network',
+      engine.engineName,
+      '--dns',
+      engine.gateway,
+      TEST_IMAGE,
+      'sleep',
+      '600',
+    ]);
+    await networks!.close();
+    networks = await NodeNetworks.start({
+      nodeId,
+      docker,
+      directory,
+      logger: silentLogger(),
+      gcIntervalMs: 60_000,
+    });
+    expect(networks.networks.get(networkId)?.engineId).toBe(engine.engineId);
+    const answer = await run('docker', ['exec', sleeper, 'wget', '-qO-', 'http://www/']);
+    expect(webs.map((w) => w.hostname)).toContain(answer.stdout.trim());
+    // The engine refuses to remove a network with a container on it: it stays up.
+    networks.retainTasks(new Set());
+    await networks.settled();
+    expect(networks.networks.has(networkId)).toBe(true);
+    await dockerOk(['rm', '-f', sleeper]);
+  }, 60_000);
+
   it('takes the network down once no task uses it', async () => {
     const engine = networks!.networks.get(networkId)!;
     networks!.release('task-client');
+    networks!.retainTasks(new Set());
     for (let i = 0; i < 100 && networks!.networks.has(networkId); i++)
       await new Promise((r) => setTimeout(r, 100));
     expect(networks!.networks.has(networkId)).toBe(false);
