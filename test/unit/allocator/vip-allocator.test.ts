@@ -90,6 +90,8 @@ describe('VIP allocation', () => {
     const web = (
       await leader.createService({ name: 'web', replicas: 1, spec: { networks: attach('appnet') } })
     ).meta!.id;
+    // One at a time: services created in the same millisecond are allocated in ID order (random).
+    await leader.settle();
     const api = (await leader.createService({ name: 'api', replicas: 1, spec: { networks: attach(net) } }))
       .meta!.id;
     await leader.settle();
