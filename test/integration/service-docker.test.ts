@@ -205,7 +205,8 @@ describeDocker('services on Docker (1 manager + 2 workers)', () => {
     const elapsed = Date.now() - killedAt;
     const bound = 3 * HEARTBEAT_MS + 2000;
     measured('tasks of a SIGKILLed worker running elsewhere', elapsed, bound);
-    expect(elapsed).toBeLessThanOrEqual(bound);
+    // The bound is checked last: the worker must be restarted whatever it says, or every later
+    // step would fail with it.
     await orchOk(1, 'service', 'rm', 'side');
     expect(await containersWithLabels(sideOnVictim)).toHaveLength(1);
 
@@ -240,6 +241,7 @@ describeDocker('services on Docker (1 manager + 2 workers)', () => {
     const ls = await orchOk(1, 'service', 'ls');
     expect(ls).toMatch(/^\S+\s+web\s+replicated\s+4\/4\s/m);
     expect(ls).not.toMatch(/\bside\b/);
+    expect(elapsed).toBeLessThanOrEqual(bound);
   });
 
   it('moves every task off a drained node', async () => {
