@@ -19,6 +19,7 @@ export {
   type ServiceNetworkAttachment,
   StaticNetworkDirectory,
   StoreNetworkDirectory,
+  SwitchingNetworkDirectory,
 } from './network-directory';
 export { NetworkedExecutor, type NetworkedExecutorOptions, withExposedPorts } from './networked-executor';
 export {

@@ -227,3 +227,34 @@ export class StoreNetworkDirectory implements NetworkDirectory {
     this.inner.set(services.values(), networks);
   }
 }
+
+/** Follows whichever directory the node's role calls for (use() switches and notifies). */
+export class SwitchingNetworkDirectory implements NetworkDirectory {
+  private inner: NetworkDirectory = new StaticNetworkDirectory();
+  private readonly listeners = new Set<() => void>();
+  private unsubscribe: () => void = () => {};
+
+  use(directory: NetworkDirectory): void {
+    this.unsubscribe();
+    this.inner = directory;
+    this.unsubscribe = directory.subscribe(() => this.notify());
+    this.notify();
+  }
+
+  current() {
+    return this.inner.current();
+  }
+
+  networks() {
+    return this.inner.networks();
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private notify(): void {
+    for (const listener of [...this.listeners]) listener();
+  }
+}

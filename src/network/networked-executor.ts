@@ -6,7 +6,7 @@
 // the engine picks), so that the VIP listeners of every node can reach them like ingress ports.
 // When a task's container is removed, NodeNetworks may take its networks down. Tasks on no network
 // pass straight through. The directory follows the node's role: the store replica on a manager
-// (followStore), else whatever the node is fed (useDirectory).
+// (followStore), else the `fed` directory (a worker's feed of networked services).
 import Docker from 'dockerode';
 import type { Logger } from 'pino';
 import {
@@ -21,7 +21,11 @@ import {
   type Waitable,
 } from '../agent/executor';
 import type { MemoryStore } from '../store';
-import { type NetworkDirectory, StaticNetworkDirectory, StoreNetworkDirectory } from './network-directory';
+import {
+  StaticNetworkDirectory,
+  StoreNetworkDirectory,
+  SwitchingNetworkDirectory,
+} from './network-directory';
 import {
   NodeNetworks,
   NodeNetworksError,
@@ -40,37 +44,6 @@ export interface NetworkedExecutorOptions {
   store?: MemoryStore;
   /** Passed on to NodeNetworks (DNS port, VIP port base, nftables, forwarder, GC period). */
   networks?: Partial<Omit<NodeNetworksOptions, 'nodeId' | 'docker' | 'directory' | 'logger'>>;
-}
-
-/** Follows whichever directory the node's role calls for. */
-class SwitchingDirectory implements NetworkDirectory {
-  private inner: NetworkDirectory = new StaticNetworkDirectory();
-  private readonly listeners = new Set<() => void>();
-  private unsubscribe: () => void = () => {};
-
-  use(directory: NetworkDirectory): void {
-    this.unsubscribe();
-    this.inner = directory;
-    this.unsubscribe = directory.subscribe(() => this.notify());
-    this.notify();
-  }
-
-  current() {
-    return this.inner.current();
-  }
-
-  networks() {
-    return this.inner.networks();
-  }
-
-  subscribe(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  private notify(): void {
-    for (const listener of [...this.listeners]) listener();
-  }
 }
 
 /** `80/tcp` → { targetPort: 80, protocol: 'tcp' }. */
@@ -106,7 +79,7 @@ export class NetworkedExecutor implements Executor {
   private readonly logger: Logger;
   /** What a node that is not a manager knows of the cluster's networked services (its feed). */
   readonly fed = new StaticNetworkDirectory();
-  private readonly directory = new SwitchingDirectory();
+  private readonly directory = new SwitchingNetworkDirectory();
   private storeDirectory: StoreNetworkDirectory | undefined;
   private storeDirectoryStore: MemoryStore | undefined;
   private starting: Promise<NodeNetworks> | undefined;
