@@ -109,7 +109,11 @@ export class RawNode {
     transferLeadership(this.raft, to);
   }
 
-  /** The transport failed to deliver to `id`: the leader stops pipelining to it and probes instead. */
+  /**
+   * The transport failed to deliver to `id` (or lost its connection to it): a leader stops pipelining
+   * to it and probes instead; a follower that cannot reach its leader ends the leader's lease and
+   * campaigns after the random part of its election timeout (see reportUnreachable in replication.ts).
+   */
   reportUnreachable(id: NodeId): void {
     reportUnreachable(this.raft, id);
   }

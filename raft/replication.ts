@@ -98,8 +98,23 @@ export function reportSnapshot(r: Raft, id: NodeId, status: 'finish' | 'failure'
   r.logger.debug({ node: r.id, to: id, status, next: pr.next }, 'snapshot reported');
 }
 
-/** The transport could not reach `id`: pipelined appends were probably lost, so probe instead. */
+/**
+ * The transport could not reach `id`. On a leader: pipelined appends were probably lost, so probe
+ * instead. On a follower, about its leader (e.g. the connection was reset: the leader's process
+ * died): the leader's lease ends now instead of after a whole election timeout without news, so the
+ * follower campaigns after only the random part of its timeout, [0, electionTick) ticks; the random
+ * part keeps followers that lost the leader together from campaigning at the same tick. Harmless
+ * when the leader is in fact alive: its next message restarts the timer, and a campaign that starts
+ * anyway fails its pre-vote with every member still in the lease (see the lease check in step).
+ */
 export function reportUnreachable(r: Raft, id: NodeId): void {
-  const pr = r.tracker.progress.get(id);
-  if (r.role === Role.Leader && pr?.state === ProgressState.Replicate) pr.becomeProbe();
+  if (r.role === Role.Leader) {
+    const pr = r.tracker.progress.get(id);
+    if (pr?.state === ProgressState.Replicate) pr.becomeProbe();
+    return;
+  }
+  if (r.role === Role.Follower && id === r.leader && r.electionElapsed < r.cfg.electionTick) {
+    r.logger.debug({ node: r.id, term: r.term, leader: id }, 'leader unreachable: ending its lease');
+    r.electionElapsed = r.cfg.electionTick;
+  }
 }

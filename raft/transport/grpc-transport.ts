@@ -42,7 +42,7 @@ export interface GrpcTransportOptions {
   advertiseAddress?: string;
   /** Every message received from a peer, in arrival order per peer. */
   onMessage: (m: Message) => void;
-  /** A peer's messages were dropped (queue full or link down): report it to the core. */
+  /** A peer's messages were dropped (queue full or link down), or its stream ended: report it to the core. */
   onUnreachable?: (id: NodeId) => void;
   /** The outcome of a snapshot sent to a peer: report it to the core. */
   onSnapshotStatus?: (id: NodeId, status: 'finish' | 'failure') => void;

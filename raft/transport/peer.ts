@@ -95,6 +95,10 @@ export class Peer {
       this.call = undefined;
       log.debug({ peer: this.id, err: err?.message }, 'raft stream to peer ended');
       this.enterBackoff();
+      // The link is down (e.g. the peer's process died and its connection was reset): say so now,
+      // not only when a message is dropped. A follower learns this way that its leader is gone
+      // without waiting a whole election timeout for the heartbeats to stop.
+      this.options.onUnreachable(this.id);
     });
     this.call = call as grpc.ClientWritableStream<unknown>;
     this.state = 'connecting';

@@ -150,6 +150,20 @@ describe('GrpcTransport', () => {
     expect(a.peerStats('b')!.reconnects).toBeGreaterThan(0);
   });
 
+  it('reports a peer unreachable as soon as its stream ends, with nothing to send', async () => {
+    const unreachable: string[] = [];
+    const received: Message[] = [];
+    const a = await node('a', [], { onUnreachable: (id) => unreachable.push(id) });
+    const b = await node('b', received);
+    a.addPeer('b', b.address!);
+    a.send([message({ index: 1 })]);
+    await waitFor(() => received.length === 1, 'first delivery');
+    expect(unreachable).toEqual([]);
+    // b goes away (as a killed process would): a learns it from the stream, not from a drop.
+    await b.close();
+    await waitFor(() => unreachable.includes('b'), 'unreachable report on stream end');
+  });
+
   it('bounds the queue of a peer and drops the overflow', async () => {
     const unreachable: string[] = [];
     const a = await node('a', [], {

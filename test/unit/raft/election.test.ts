@@ -260,3 +260,60 @@ describe('raft vote persistence', () => {
     expect(text('x').byteLength).toBe(1);
   });
 });
+
+describe('raft election: a follower that cannot reach its leader', () => {
+  it('campaigns after the random part of its election timeout, not a whole timeout', () => {
+    const ticksToLeader: number[] = [];
+    for (let seed = 1; seed <= 20; seed++) {
+      const net = new TestNetwork(['a', 'b', 'c'], {}, seed);
+      net.campaign('a');
+      const term = net.raw('a').status().term;
+      // The leader's process dies: both followers' connections to it are reset at once.
+      net.isolate('a');
+      net.raw('b').reportUnreachable('a');
+      net.raw('c').reportUnreachable('a');
+      let ticks = 0;
+      while (!net.leaders().some((id) => id !== 'a')) {
+        net.tick(1, ['b', 'c']);
+        ticks++;
+        expect(ticks).toBeLessThan(40);
+      }
+      const [leader] = net.leaders().filter((id) => id !== 'a');
+      expect(net.raw(leader!).status().term).toBeGreaterThan(term);
+      ticksToLeader.push(ticks);
+    }
+    // Without the report a follower waits [10, 20) ticks; with it, [1, 10] unless both followers
+    // drew the same delay and split their votes (then the election timeout decides, as always).
+    const fast = ticksToLeader.filter((t) => t <= 10).length;
+    expect(fast).toBeGreaterThanOrEqual(15);
+  });
+
+  it('cannot depose a leader the others still hear from (its pre-vote fails in their lease)', () => {
+    const net = new TestNetwork(['a', 'b', 'c']);
+    net.campaign('a');
+    const term = net.raw('a').status().term;
+    // Only b's link to the leader broke; c keeps hearing from a.
+    net.cutLink('a', 'b');
+    net.raw('b').reportUnreachable('a');
+    for (let i = 0; i < 10; i++) {
+      net.tick(1, ['b']);
+      net.tick(1, ['a']);
+    }
+    expect(net.leaders()).toEqual(['a']);
+    expect(net.raw('a').status().term).toBe(term);
+    expect(net.raw('c').status()).toMatchObject({ leader: 'a', term });
+    net.heal();
+    net.tick(2);
+    expect(net.raw('b').status()).toMatchObject({ role: Role.Follower, leader: 'a', term });
+  });
+
+  it('ignores the report while the leader keeps talking to it', () => {
+    const net = new TestNetwork(['a', 'b', 'c']);
+    net.campaign('a');
+    net.raw('b').reportUnreachable('a');
+    // Every heartbeat restarts b's election timer: no campaign however long it goes on.
+    for (let i = 0; i < 50; i++) net.tick(1);
+    expect(net.leaders()).toEqual(['a']);
+    expect(net.raw('b').status().role).toBe(Role.Follower);
+  });
+});
