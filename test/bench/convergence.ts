@@ -190,6 +190,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  say((err as Error).message);
+  // An interrupted wait rejects with a generic AbortError whose cause is the reason given to abort().
+  const cause = (err as Error).name === 'AbortError' ? (err as Error).cause : undefined;
+  say(((cause ?? err) as Error).message);
   process.exitCode = 1;
 });
