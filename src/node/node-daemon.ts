@@ -85,8 +85,10 @@ export class NodeDaemon {
   readonly registry = new Registry();
   private metricsServer: NodeMetricsServer | undefined;
   private nodeMesh: NodeMesh | undefined;
-  /** Where the node's mesh gets its endpoint table: the store (manager) or the dispatcher (worker). */
-  private meshFeed: StoreEndpointSource | DispatcherEndpointFeed | undefined;
+  /** The endpoint table of the manager's store, while the node is a manager. */
+  private managerEndpoints: StoreEndpointSource | undefined;
+  /** A worker's endpoint table, from the dispatcher's Endpoints stream. */
+  private workerEndpoints: DispatcherEndpointFeed | undefined;
   private closing: Promise<void> | undefined;
   private left = false;
   private resolveDone!: () => void;
@@ -194,38 +196,30 @@ export class NodeDaemon {
   }
 
   /**
-   * Points the mesh at the endpoint table this node's role calls for: a manager computes it from
-   * its own store replica, a worker follows the leader's dispatcher. Called again on role changes.
+   * Points the mesh at the endpoint table this node's role calls for: a manager's is computed from
+   * its own store replica (startManager), a worker follows the leader's dispatcher. Called again on
+   * role changes; the table the node had stays in force until the new source delivers.
    */
   private followEndpoints(): void {
-    if (this.executor instanceof NetworkedExecutor && !this.closing)
-      this.executor.followStore(this.manager?.store);
     const mesh = this.nodeMesh;
     if (!mesh || this.closing) return;
-    const previous = this.meshFeed;
-    const manager = this.manager;
-    if (manager) {
-      if (previous instanceof StoreEndpointSource) return;
-      const source = new StoreEndpointSource({ store: manager.store, logger: this.logger });
-      source.start();
-      this.meshFeed = source;
-      mesh.useTable(source.table);
-    } else {
-      if (previous instanceof DispatcherEndpointFeed || !this.agent) return;
-      const feed = new DispatcherEndpointFeed({
-        agent: this.agent,
-        credentials: () => createNodeChannelCredentials(this.certificates),
-        channelOptions: NODE_CHANNEL_OPTIONS,
-        logger: this.logger,
-      });
-      // The last table a manager computed stays in force until the dispatcher's arrives.
-      if (previous) feed.table.reset(previous.table.list(), previous.table.index);
-      feed.start();
-      this.meshFeed = feed;
-      mesh.useTable(feed.table);
+    if (this.managerEndpoints) {
+      mesh.useTable(this.managerEndpoints.table);
+      void this.workerEndpoints?.close();
+      this.workerEndpoints = undefined;
+      return;
     }
-    if (previous instanceof StoreEndpointSource) previous.close();
-    else void previous?.close();
+    if (this.workerEndpoints || !this.agent) return;
+    const feed = new DispatcherEndpointFeed({
+      agent: this.agent,
+      credentials: () => createNodeChannelCredentials(this.certificates),
+      channelOptions: NODE_CHANNEL_OPTIONS,
+      logger: this.logger,
+    });
+    feed.table.reset(mesh.lastTable?.list() ?? []);
+    feed.start();
+    this.workerEndpoints = feed;
+    mesh.useTable(feed.table);
   }
 
   /** Revoked node IDs as the current manager knows them (workers enforce none: they serve no one). */
@@ -304,10 +298,15 @@ export class NodeDaemon {
       logger: this.logger,
     });
     this.manager = manager;
+    // The endpoint table of this store: the node's mesh and the workers' (through the dispatcher).
+    const endpoints = new StoreEndpointSource({ store: manager.store, logger: this.logger });
+    endpoints.start();
+    this.managerEndpoints = endpoints;
     this.managerServices = attachManagerServices(
       manager,
       { node: this.server, local: this.localServer },
       this.logger,
+      { endpointTable: endpoints.table },
     );
     manager.on('demoted', () => void this.becomeWorker());
     manager.on('fatal', () => void this.close());
@@ -321,6 +320,8 @@ export class NodeDaemon {
     this.managerServices?.detach();
     this.managerServices = undefined;
     await manager.stop({ transferLeadership: false });
+    this.managerEndpoints?.close();
+    this.managerEndpoints = undefined;
     this.followEndpoints();
     await rm(this.layout.raftDir, { recursive: true, force: true });
     this.state = { ...this.state, role: 'worker', initializedCluster: false };
@@ -547,10 +548,8 @@ export class NodeDaemon {
   private async shutdown(): Promise<void> {
     clearInterval(this.refreshTimer);
     this.renewer?.close();
-    const feed = this.meshFeed;
-    this.meshFeed = undefined;
-    if (feed instanceof StoreEndpointSource) feed.close();
-    else await feed?.close();
+    await this.workerEndpoints?.close();
+    this.workerEndpoints = undefined;
     await this.nodeMesh
       ?.close()
       .catch((err: unknown) => this.logger.warn({ err }, 'mesh did not stop cleanly'));
@@ -563,6 +562,8 @@ export class NodeDaemon {
       .catch((err: unknown) => this.logger.warn({ err }, 'executor did not close cleanly'));
     this.managerServices?.detach();
     await this.managerStarting;
+    this.managerEndpoints?.close();
+    this.managerEndpoints = undefined;
     const manager = this.manager;
     this.manager = undefined;
     try {

@@ -18,6 +18,7 @@ import type { Manager } from '../manager/manager';
 import { createClusterOps } from '../manager/manager-cluster-ops';
 import { FORWARDING_SERVICE_NAME, forwardingServiceDefinition } from '../manager/manager-forwarding';
 import { untilAborted } from '../manager/manager-loops';
+import type { EndpointTable } from '../mesh/endpoint-table';
 import type { NodeServer } from './node-server';
 
 export const CONTROL_SERVICE_NAME = 'orch.control.Control';
@@ -50,11 +51,14 @@ export function attachManagerServices(
   manager: Manager,
   servers: { node: NodeServer; local: NodeServer },
   logger: Logger,
+  options: { endpointTable?: EndpointTable } = {},
 ): AttachedManagerServices {
   const dispatcher = new Dispatcher({
     store: manager.store,
     logger,
     leaderAddr: () => manager.leaderNodeAddress(),
+    // The node's own table (from this store) feeds the workers' meshes too: computed once.
+    endpointTable: options.endpointTable,
   });
   const control = createControlHandlers({
     store: manager.store,

@@ -31,6 +31,7 @@ export class NodeMesh {
   /** What the mesh was last told, per service. */
   private readonly applied = new Map<string, ServiceEndpoints>();
   private subscription: EndpointSubscription | undefined;
+  private table: EndpointTable | undefined;
   private closed = false;
 
   private constructor(mesh: RoutingMesh, options: NodeMeshOptions) {
@@ -60,10 +61,16 @@ export class NodeMesh {
     return new NodeMesh(mesh, options);
   }
 
+  /** The table the mesh follows (or last followed). */
+  get lastTable(): EndpointTable | undefined {
+    return this.table;
+  }
+
   /** Follows `table` from now on (its complete table replaces whatever the mesh had). */
   useTable(table: EndpointTable): void {
+    if (this.closed || table === this.table) return;
     this.subscription?.close();
-    if (this.closed) return;
+    this.table = table;
     this.subscription = table.subscribe((change) => void this.apply(change));
   }
 

@@ -15,6 +15,7 @@ import type { SessionRequest__Output } from '../../api/gen/types/orch/dispatcher
 import type { UpdateTaskStatusRequest__Output } from '../../api/gen/types/orch/dispatcher/UpdateTaskStatusRequest';
 import type { UpdateTaskStatusResponse } from '../../api/gen/types/orch/dispatcher/UpdateTaskStatusResponse';
 import { silentLogger } from '../../common/logger';
+import type { EndpointTable } from '../../mesh/endpoint-table';
 import { StoreEndpointSource } from '../../mesh/store-endpoint-source';
 import type { MemoryStore, StoreEventOf } from '../../store';
 import type { NodeIdentity } from '../ca/node-identity';
@@ -69,6 +70,12 @@ export interface DispatcherOptions {
   managers?: () => ManagerPeer[];
   /** Clock for lastHeartbeatMs (default Date.now). */
   now?: () => number;
+  /**
+   * The endpoint table the Endpoints streams follow, kept current by the caller from this store
+   * (the node daemon's own, so the leader computes it once). Default: the dispatcher keeps its own
+   * from the store while it runs.
+   */
+  endpointTable?: EndpointTable;
 }
 
 interface WorkerSession {
@@ -144,9 +151,13 @@ export class Dispatcher implements LogSource {
     });
     this.monitor = monitor;
     this.streams = new AssignmentStreams(this.store, this.logger);
-    this.endpointSource = new StoreEndpointSource({ store: this.store, logger: this.logger });
-    this.endpointSource.start();
-    this.endpointStreams = new EndpointStreams(this.endpointSource.table, this.logger);
+    let table = this.options.endpointTable;
+    if (table === undefined) {
+      this.endpointSource = new StoreEndpointSource({ store: this.store, logger: this.logger });
+      this.endpointSource.start();
+      table = this.endpointSource.table;
+    }
+    this.endpointStreams = new EndpointStreams(table, this.logger);
     this.batcher = new TaskStatusBatcher({
       store: this.store,
       logger: this.logger,

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   daemonSettingsFrom,
   parseExecutorFlag,
@@ -5,6 +8,9 @@ import {
   parseMeshLbFlag,
   parseMetricsAddrFlag,
 } from '../../../src/cli/cluster/flags';
+import { runCli } from '../../../src/cli/program';
+import { dataDirLayout } from '../../../src/node/data-dir';
+import { readNodeState, writeNodeState } from '../../../src/node/node-state';
 
 describe('daemon settings flags (init, join, daemon)', () => {
   it('keeps only what the flags give, over what the node kept', () => {
@@ -52,5 +58,56 @@ describe('daemon settings flags (init, join, daemon)', () => {
     expect(parseMeshAddrFlag('node-1.example')).toBe('node-1.example');
     expect(parseMetricsAddrFlag('127.0.0.2:9323')).toBe('127.0.0.2:9323');
     expect(parseMetricsAddrFlag('[::1]:0')).toBe('[::1]:0');
+  });
+});
+
+describe('orch daemon settings flags', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps the flags it is given in node.json, for the next plain start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orch-settings-'));
+    dirs.push(dir);
+    const layout = dataDirLayout(dir);
+    await writeNodeState(layout.nodeStateFile, {
+      version: 1,
+      nodeId: 'n1',
+      clusterId: 'c1',
+      role: 'worker',
+      listenAddr: '127.0.0.9:4242',
+      advertiseAddr: '127.0.0.9:4242',
+      managers: ['127.0.0.2:4242'],
+      initializedCluster: false,
+      availability: 'active',
+      raft: { tickMs: 100, electionTicks: 10, heartbeatTicks: 1 },
+      settings: { executor: 'docker', metricsAddr: '127.0.0.9:9323' },
+    });
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    let code: number;
+    try {
+      // The data dir has no certificate, so the daemon itself refuses to start after the flags are kept.
+      code = await runCli([
+        'node',
+        'orch',
+        'daemon',
+        '--data-dir',
+        dir,
+        '--mesh-lb',
+        'least-connections',
+        '--mesh-addr',
+        '127.0.0.10',
+      ]);
+    } finally {
+      stderr.mockRestore();
+    }
+    expect(code).toBe(1);
+    expect((await readNodeState(layout.nodeStateFile))?.settings).toEqual({
+      executor: 'docker',
+      metricsAddr: '127.0.0.9:9323',
+      meshLb: 'least-connections',
+      meshAddr: '127.0.0.10',
+    });
   });
 });
