@@ -26,6 +26,7 @@ const USER_FACING = new Set([
   'ClusterNotReadyError',
   'NodeServerListenError',
   'TransportListenError',
+  'NodeMetricsListenError',
 ]);
 
 export function toUserError(err: unknown): unknown {
