@@ -4,6 +4,7 @@
 // setService/setBackends/removeService calls, which the mesh applies in call order; a call the mesh
 // refuses (e.g. a port another service still holds while ports move between services) is retried
 // after the rest of the change. Its metrics go into the registry it is given.
+import { createServer } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { EndpointChange, EndpointSubscription, EndpointTable } from '../mesh/endpoint-table';
@@ -24,6 +25,27 @@ export interface NodeMeshOptions {
   logger: Logger;
 }
 
+/** The mesh address is not one this host can listen on. */
+export class MeshAddressError extends Error {
+  override name = 'MeshAddressError';
+}
+
+/** Binds and releases a port on `address`: a typo'd or foreign --mesh-addr fails here, once, clearly. */
+async function checkBindable(address: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new MeshAddressError(
+          `the mesh address ${address} cannot be listened on (${err.code ?? err.message}): give --mesh-addr an address of this host (the default is the advertise host)`,
+          { cause: err },
+        ),
+      ),
+    );
+    server.listen({ host: address, port: 0 }, () => server.close(() => resolve()));
+  });
+}
+
 export class NodeMesh {
   readonly mesh: RoutingMesh;
   private readonly logger: Logger;
@@ -41,6 +63,7 @@ export class NodeMesh {
   }
 
   static async start(options: NodeMeshOptions): Promise<NodeMesh> {
+    await checkBindable(options.meshAddress);
     const fastPath = options.fastPath
       ? await NftablesFastPath.create({
           nodeId: options.nodeId,

@@ -27,6 +27,7 @@ const USER_FACING = new Set([
   'NodeServerListenError',
   'TransportListenError',
   'NodeMetricsListenError',
+  'MeshAddressError',
 ]);
 
 export function toUserError(err: unknown): unknown {

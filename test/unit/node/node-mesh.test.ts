@@ -88,6 +88,20 @@ describe('node mesh (the daemon routing mesh, driven by an endpoint table)', () 
     );
   });
 
+  it('refuses a mesh address this host cannot listen on, naming the flag', async () => {
+    await expect(
+      NodeMesh.start({
+        nodeId: 'n1',
+        meshAddress: '192.0.2.1',
+        lb: 'round-robin',
+        fastPath: false,
+        logger: silentLogger(),
+      }),
+    ).rejects.toThrow(
+      'the mesh address 192.0.2.1 cannot be listened on (EADDRNOTAVAIL): give --mesh-addr an address of this host',
+    );
+  });
+
   it('moves a published port from one service to another within one change', async () => {
     const mesh = await NodeMesh.start({
       nodeId: 'n1',
