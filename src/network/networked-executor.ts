@@ -84,6 +84,9 @@ export class NetworkedExecutor implements Executor {
   private storeDirectoryStore: MemoryStore | undefined;
   private starting: Promise<NodeNetworks> | undefined;
   private closed = false;
+  /** Tasks between ensureForTask and their container's creation: not yet on the engine. */
+  private readonly preparing = new Set<string>();
+  private readonly pruneTimer: NodeJS.Timeout;
 
   constructor(private readonly options: NetworkedExecutorOptions) {
     this.nodeId = options.inner.nodeId;
@@ -92,6 +95,9 @@ export class NetworkedExecutor implements Executor {
     this.followStore(options.store);
     // Bring up the networks this node already has (adopted containers keep resolving names).
     void this.networks().catch(() => undefined);
+    // Containers removed behind the agent's back (docker rm -f) release their networks too.
+    this.pruneTimer = setInterval(() => void this.prune(), options.networks?.gcIntervalMs ?? 10_000);
+    this.pruneTimer.unref();
   }
 
   /** Serve the directory from this store replica (a manager), or from what useDirectory set (undefined). */
@@ -143,6 +149,29 @@ export class NetworkedExecutor implements Executor {
     }
   }
 
+  /** Tells NodeNetworks which tasks still have a container on the engine (or are being prepared). */
+  private async prune(): Promise<void> {
+    if (this.closed || !this.starting) return;
+    try {
+      const networks = await this.starting;
+      const present = new Set((await this.options.inner.listTasks()).map((t) => t.taskId));
+      for (const id of this.preparing) present.add(id);
+      if (!this.closed) networks.retainTasks(present);
+    } catch (err) {
+      this.logger.debug({ err }, 'listing task containers for the networks failed; trying again later');
+    }
+  }
+
+  /** Runs `prepare` of a task with it counted as present on the engine. */
+  async preparingTask(taskId: string, prepare: () => Promise<void>): Promise<void> {
+    this.preparing.add(taskId);
+    try {
+      await prepare();
+    } finally {
+      this.preparing.delete(taskId);
+    }
+  }
+
   /** The task's container is gone: its networks may go too. */
   release(taskId: string): void {
     void this.starting?.then((networks) => networks.release(taskId)).catch(() => undefined);
@@ -177,6 +206,7 @@ export class NetworkedExecutor implements Executor {
   async close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
+      clearInterval(this.pruneTimer);
       this.storeDirectory?.close();
       const networks = await this.starting?.catch(() => undefined);
       await networks?.close();
@@ -197,17 +227,23 @@ class NetworkedTaskController implements TaskController {
     this.taskId = task.id;
   }
 
-  async prepare(options: Waitable = {}): Promise<void> {
-    const spec = this.task.spec;
-    const networking = await this.executor.ensureForTask(
-      this.task.id,
-      spec.attachments.map((a) => a.networkId),
-      options,
-    );
-    spec.networks = networking.engineNetworks;
-    spec.dns = networking.dns;
-    spec.ports = withExposedPorts(spec.ports, await this.exposedPorts(spec.image), this.options.meshAddress);
-    await this.inner.prepare(options);
+  prepare(options: Waitable = {}): Promise<void> {
+    return this.executor.preparingTask(this.task.id, async () => {
+      const spec = this.task.spec;
+      const networking = await this.executor.ensureForTask(
+        this.task.id,
+        spec.attachments.map((a) => a.networkId),
+        options,
+      );
+      spec.networks = networking.engineNetworks;
+      spec.dns = networking.dns;
+      spec.ports = withExposedPorts(
+        spec.ports,
+        await this.exposedPorts(spec.image),
+        this.options.meshAddress,
+      );
+      await this.inner.prepare(options);
+    });
   }
 
   /** The image's EXPOSEd ports; none when the image is not here yet (it is pulled by prepare). */

@@ -13,7 +13,8 @@ import { describeDocker, TEST_IMAGE } from '../support/docker';
 import { OrchCluster } from './cluster-harness';
 import { waitUntil } from './support/wait';
 
-jest.setTimeout(60_000);
+// Generous bounds: the machine is shared and container starts slow down under load. Not timings.
+jest.setTimeout(120_000);
 
 function docker(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -166,7 +167,7 @@ describeDocker('service discovery on a network (1 manager + 2 workers, Docker)',
       async () => (await webHostnames()).size === 3 && (await containersOf('client')).length === 1,
       {
         what: '3 web tasks and 1 client task running',
-        timeoutMs: 30_000,
+        timeoutMs: 60_000,
       },
     );
     const webs = await webHostnames();
@@ -178,7 +179,7 @@ describeDocker('service discovery on a network (1 manager + 2 workers, Docker)',
         const got = await fromClient('http://web/', 12);
         return got.every((a) => webs.has(a)) && new Set(got).size === 3 ? got : false;
       },
-      { what: 'the client reaching all 3 web tasks by name', timeoutMs: 20_000, intervalMs: 250 },
+      { what: 'the client reaching all 3 web tasks by name', timeoutMs: 40_000, intervalMs: 250 },
     );
     expect(answers).toHaveLength(12);
     process.stdout.write(
@@ -191,7 +192,7 @@ describeDocker('service discovery on a network (1 manager + 2 workers, Docker)',
     await orchOk('service', 'scale', '-d', 'web=1');
     await waitUntil(async () => (await webHostnames()).size === 1, {
       what: 'web scaled to 1',
-      timeoutMs: 30_000,
+      timeoutMs: 60_000,
     });
     const [only] = [...(await webHostnames())];
     expect(before.has(only!)).toBe(true);
@@ -200,7 +201,7 @@ describeDocker('service discovery on a network (1 manager + 2 workers, Docker)',
         const got = await fromClient('http://web/', 6);
         return got.length === 6 && got.every((a) => a === only);
       },
-      { what: 'only the remaining web task answering', timeoutMs: 20_000, intervalMs: 250 },
+      { what: 'only the remaining web task answering', timeoutMs: 40_000, intervalMs: 250 },
     );
   });
 
@@ -218,7 +219,7 @@ describeDocker('service discovery on a network (1 manager + 2 workers, Docker)',
     // The client image exposes 80, but its task started before httpd ran: the VIP reaches it now.
     await waitUntil(async () => (await fromClient('http://frontend/', 1))[0] === 'client-here', {
       what: 'the alias frontend answering',
-      timeoutMs: 20_000,
+      timeoutMs: 40_000,
       intervalMs: 250,
     });
     const [web] = [...(await webHostnames())];
@@ -236,7 +237,7 @@ describeDocker('service discovery on a network (1 manager + 2 workers, Docker)',
       async () => (await containersOf('web')).length + (await containersOf('client')).length === 0,
       {
         what: 'the tasks gone',
-        timeoutMs: 30_000,
+        timeoutMs: 60_000,
       },
     );
     expect(await orchOk('network', 'rm', 'appnet')).toBe('appnet\n');
@@ -247,7 +248,7 @@ describeDocker('service discovery on a network (1 manager + 2 workers, Docker)',
             return false;
         return true;
       },
-      { what: 'no engine network left on any node', timeoutMs: 30_000, intervalMs: 250 },
+      { what: 'no engine network left on any node', timeoutMs: 60_000, intervalMs: 250 },
     );
   });
 });
