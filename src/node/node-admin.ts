@@ -42,6 +42,14 @@ export interface NodeInfoReport extends NodeStatusReport {
   listenAddr: string;
   advertiseAddr: string;
   dataDir: string;
+  /** How the daemon runs: its executor, routing mesh and metrics endpoint. */
+  executor: string;
+  meshAddr: string;
+  meshLb: string;
+  /** host:port of /metrics; empty when not served. */
+  metricsAddr: string;
+  /** Published services the node's mesh serves now. */
+  meshServices: number;
   /** Present on managers. */
   cluster?: {
     leaderAddr: string;
@@ -137,6 +145,11 @@ function infoToWire(report: NodeInfoReport): NodeInfo {
     advertiseAddr: report.advertiseAddr,
     dataDir: report.dataDir,
     cluster: report.cluster ?? null,
+    executor: report.executor,
+    meshAddr: report.meshAddr,
+    meshLb: report.meshLb,
+    metricsAddr: report.metricsAddr,
+    meshServices: report.meshServices,
   };
 }
 
@@ -146,6 +159,11 @@ function infoFromWire(info: NodeInfo__Output): NodeInfoReport {
     listenAddr: info.listenAddr,
     advertiseAddr: info.advertiseAddr,
     dataDir: info.dataDir,
+    executor: info.executor,
+    meshAddr: info.meshAddr,
+    meshLb: info.meshLb,
+    metricsAddr: info.metricsAddr,
+    meshServices: info.meshServices,
   };
   if (info.cluster) {
     const { leaderAddr, managers, reachableManagers, nodes, tasks, raftTerm } = info.cluster;

@@ -484,6 +484,11 @@ export class NodeDaemon {
       listenAddr: this.state.listenAddr,
       advertiseAddr: this.state.advertiseAddr,
       dataDir: this.layout.root,
+      executor: this.executorKind,
+      meshAddr: this.meshAddress,
+      meshLb: this.state.settings?.meshLb ?? 'round-robin',
+      metricsAddr: this.metricsServer?.address ?? '',
+      meshServices: this.nodeMesh?.status().length ?? 0,
     };
     const manager = this.manager;
     if (manager) {

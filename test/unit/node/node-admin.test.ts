@@ -27,6 +27,11 @@ const info: NodeInfoReport = {
   listenAddr: '127.0.0.1:4242',
   advertiseAddr: '127.0.0.1:4242',
   dataDir: '/var/lib/orch',
+  executor: 'docker',
+  meshAddr: '127.0.0.1',
+  meshLb: 'least-connections',
+  metricsAddr: '127.0.0.1:9323',
+  meshServices: 2,
   cluster: {
     leaderAddr: '127.0.0.1:4242',
     managers: 3,
