@@ -201,6 +201,9 @@ export class NodeDaemon {
    * role changes; the table the node had stays in force until the new source delivers.
    */
   private followEndpoints(): void {
+    // Orch networks follow the role too: the store replica on a manager (docs/networking.md).
+    if (this.executor instanceof NetworkedExecutor && !this.closing)
+      this.executor.followStore(this.manager?.store);
     const mesh = this.nodeMesh;
     if (!mesh || this.closing) return;
     if (this.managerEndpoints) {
