@@ -50,10 +50,13 @@ describeDocker('services on Docker (1 manager + 2 workers)', () => {
     const init = await cluster.init(1, '--heartbeat-period', `${HEARTBEAT_MS / 1000}s`);
     if (init.code !== 0) throw new Error(`init failed: ${init.stderr}`);
     const token = await cluster.token('worker', 1);
-    for (const n of [2, 3]) {
-      const joined = await cluster.join(n, token, 1);
-      if (joined.code !== 0) throw new Error(`join of node ${n} failed: ${joined.stderr}\n${cluster.log(n)}`);
-    }
+    await Promise.all(
+      [2, 3].map(async (n) => {
+        const joined = await cluster.join(n, token, 1);
+        if (joined.code !== 0)
+          throw new Error(`join of node ${n} failed: ${joined.stderr}\n${cluster.log(n)}`);
+      }),
+    );
     await waitUntil(async () => (await orchOk(1, 'node', 'ls')).match(/\bReady\b/g)?.length === 3, {
       what: 'three Ready nodes',
       timeoutMs: CONVERGE_MS,
