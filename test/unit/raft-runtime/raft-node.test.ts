@@ -140,6 +140,30 @@ describe('RaftNode', () => {
     });
   });
 
+  it('syncs writes in place on followers and on the thread pool on the leader', async () => {
+    cluster = new TestCluster();
+    await cluster.bootstrap(['a', 'b', 'c']);
+    const leader = await cluster.leader();
+    await leader.propose(text('warm-up'));
+    await cluster.converged(1);
+    const modes = new Map<string, Set<string>>();
+    for (const node of cluster.running()) {
+      const disk = (node as unknown as { disk: RaftStorage }).disk;
+      const save = disk.save.bind(disk);
+      const seen = new Set<string>();
+      modes.set(node.id, seen);
+      jest.spyOn(disk, 'save').mockImplementation((update, options) => {
+        if (update.entries.length > 0) seen.add(options.syncMode ?? 'threadpool');
+        return save(update, options);
+      });
+    }
+    await leader.propose(text('watched'));
+    await cluster.converged(2);
+    for (const [id, seen] of modes) {
+      expect([id, [...seen]]).toEqual([id, id === leader.id ? ['threadpool'] : ['inline']]);
+    }
+  });
+
   it('acknowledges a proposal once both followers persisted it, while the leader is still writing it', async () => {
     // A stalled leader sends no heartbeats either: a long election timeout keeps it leading meanwhile.
     cluster = new TestCluster({ electionTicks: 100 });
