@@ -1,5 +1,5 @@
 // The scale benchmark's cluster: real manager processes (`orch init` / `orch join` from dist/, each
-// on its own loopback address and temp data dir, hollow executor, drained so no task lands on a
+// on its own loopback address and temp data dir, `--executor hollow`, drained so no task lands on a
 // manager) and one forked process of hollow workers that join through the cluster CA with a worker
 // token (hollow-scale-workers.ts). Everything the benchmark measures goes through the leader's
 // Control API socket, as `orch service ...` would. Used by test/bench/hollow-scale.ts (the full run)
@@ -92,6 +92,7 @@ export class HollowScaleCluster {
       progress: () => {},
       ...options,
     };
+    // `--executor hollow` on init and join decides; the variable covers a build without the flag.
     this.env = {
       ...process.env,
       ORCH_EXECUTOR: 'hollow',
@@ -134,6 +135,8 @@ export class HollowScaleCluster {
   async startManagers(): Promise<void> {
     const first = join(this.root, 'm1');
     const settings = [
+      '--executor',
+      'hollow',
       ...(this.options.heartbeatPeriod ? ['--heartbeat-period', this.options.heartbeatPeriod] : []),
       ...(this.options.electionTimeout ? ['--election-timeout', this.options.electionTimeout] : []),
     ];
@@ -152,6 +155,8 @@ export class HollowScaleCluster {
           this.addr(n),
           '--availability',
           'drain',
+          '--executor',
+          'hollow',
           '--data-dir',
           dataDir,
         ],

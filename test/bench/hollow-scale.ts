@@ -12,7 +12,7 @@
 // BENCH_JSON (a file to write the results to).
 //
 // What runs: every manager is an `orch` daemon from dist/ (init/join with the manager token, its own
-// loopback address and data dir, ORCH_EXECUTOR=hollow, availability drain so tasks go to the hollow
+// loopback address and data dir, `--executor hollow`, availability drain so tasks go to the hollow
 // workers only). The hollow workers live in ONE forked process (hollow-scale-workers.ts): each node
 // joins with the worker token (key pair, CSR, certificate from the cluster CA) and holds an mTLS
 // session, first to manager i mod 3 (followers send it to the leader). Services are created through
