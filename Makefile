@@ -33,12 +33,9 @@ engine:
 	@if [ "$$CI" = true ]; then scripts/docker-engine; \
 	else scripts/docker-engine || echo "make: WARNING: no Docker engine; Docker tests will be skipped" >&2; fi
 
-# Debian tools the tests drive for real: nft (the mesh's kernel fast path). Installed as root when missing.
+# Debian tools the tests drive for real (nftables, gcc with a static libc): scripts/install-tools.
 tools:
-	@if ! command -v nft >/dev/null 2>&1; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null; \
-	  elif [ "$$CI" = true ]; then echo "make: nftables is missing and this is not root" >&2; exit 1; \
-	  else echo "make: WARNING: nftables missing; its tests will be skipped" >&2; fi; fi
+	scripts/install-tools
 
 image: engine
 	@if docker info >/dev/null 2>&1; then scripts/build-image; fi
