@@ -1,5 +1,8 @@
 // The backends of one service on this node: which ones may take new connections, which are
-// draining, how many connections each holds, and the load-balancing choice among them.
+// draining, how many connections each holds, and the load-balancing choice among them. A backend
+// that just failed a connection (refused it, or accepted it and closed it without a byte) is set
+// aside for a short while — a passive check that hides a dead task in the moments before the
+// control plane removes it — unless every backend is set aside.
 // It owns the drain timers and the set of open connections/flows per backend so that a drained
 // backend's traffic can be cut when the grace period ends. It never touches sockets itself:
 // connections are registered as `MeshConnection`s that it can only `destroy()`.
@@ -17,6 +20,8 @@ export class PooledBackend {
   readonly connections = new Set<MeshConnection>();
   state: BackendState = 'active';
   drainTimer: NodeJS.Timeout | undefined;
+  /** Until then (ms, the pool's clock) new connections go elsewhere if any other backend can take them. */
+  setAsideUntilMs = 0;
 
   constructor(public backend: MeshBackend) {}
 
@@ -39,7 +44,13 @@ export interface BackendPoolOptions {
   drainMs: number;
   /** Called when a draining backend is gone for good (closed or empty). */
   onDrained?: (backend: PooledBackend, forced: number) => void;
+  /** How long a backend that failed a connection is passed over. Default 2000; 0 turns it off. */
+  setAsideMs?: number;
+  /** Clock for the set-aside period (default Date.now). */
+  now?: () => number;
 }
+
+export const DEFAULT_SET_ASIDE_MS = 2_000;
 
 export interface BackendPoolDiff {
   added: number;
@@ -71,11 +82,28 @@ export class BackendPool {
   private candidates: PooledBackend[] = [];
   private cursor = 0;
   private closed = false;
+  private readonly setAsideMs: number;
+  private readonly now: () => number;
 
   constructor(options: BackendPoolOptions) {
     this.lb = options.lb;
     this.drainMs = options.drainMs;
     this.onDrained = options.onDrained;
+    this.setAsideMs = options.setAsideMs ?? DEFAULT_SET_ASIDE_MS;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * A connection to `backend` failed: it refused, timed out, or closed before sending a byte while
+   * the client was still there. New connections pass it over for the set-aside period.
+   */
+  reportFailure(backend: PooledBackend): void {
+    if (this.setAsideMs > 0) backend.setAsideUntilMs = this.now() + this.setAsideMs;
+  }
+
+  /** The backend answered: it is taken again at once. */
+  reportSuccess(backend: PooledBackend): void {
+    backend.setAsideUntilMs = 0;
   }
 
   configure(lb: LoadBalancing, drainMs: number): void {
@@ -130,9 +158,18 @@ export class BackendPool {
    * `exclude` holds backends that already failed for this connection (retry after refusal).
    */
   pick(exclude?: ReadonlySet<PooledBackend>): PooledBackend | undefined {
+    if (this.candidates.length === 0) return undefined;
+    const now = this.now();
+    // Backends set aside are passed over while another can take the connection.
+    return this.pickAmong(exclude, (b) => b.setAsideUntilMs <= now) ?? this.pickAmong(exclude, () => true);
+  }
+
+  private pickAmong(
+    exclude: ReadonlySet<PooledBackend> | undefined,
+    eligible: (backend: PooledBackend) => boolean,
+  ): PooledBackend | undefined {
     const list = this.candidates;
     const n = list.length;
-    if (n === 0) return undefined;
     if (this.lb === 'least-connections') {
       let best: PooledBackend | undefined;
       let bestIndex = 0;
@@ -140,7 +177,7 @@ export class BackendPool {
       for (let i = 0; i < n; i++) {
         const index = (this.cursor + i) % n;
         const b = list[index]!;
-        if (exclude?.has(b)) continue;
+        if (exclude?.has(b) || !eligible(b)) continue;
         if (!best || b.active < best.active) {
           best = b;
           bestIndex = index;
@@ -152,7 +189,7 @@ export class BackendPool {
     for (let i = 0; i < n; i++) {
       const index = (this.cursor + i) % n;
       const b = list[index]!;
-      if (exclude?.has(b)) continue;
+      if (exclude?.has(b) || !eligible(b)) continue;
       this.cursor = (index + 1) % n;
       return b;
     }

@@ -110,6 +110,7 @@ class TcpRelay implements MeshConnection {
       upstream.removeListener('connect', onConnect);
       upstream.removeListener('timeout', onTimeout);
       stats.connectErrorsTotal++;
+      route.pool.reportFailure(backend);
       const retry = RETRYABLE_CONNECT_ERRORS.has(err.code ?? '');
       this.ingress.logger.debug(
         { service: route.serviceName, task: backend.taskId, backend: `${address}:${port}`, code: err.code },
@@ -148,9 +149,35 @@ class TcpRelay implements MeshConnection {
       return;
     }
     this.backend = backend;
-    this.ingress.route.pool.attach(backend, this);
+    const pool = this.ingress.route.pool;
+    pool.attach(backend, this);
+    // The passive check: a backend that ends or resets a connection without sending one byte, on a
+    // client still there, did not serve it (e.g. the engine's port proxy accepting for a container
+    // that just died). Checked before the relay passes the end or reset on to the client.
+    let clientEnded = false;
+    let judged = false;
+    client.once('end', () => {
+      clientEnded = true;
+    });
+    const judge = (): void => {
+      if (judged) return;
+      judged = true;
+      if (upstream.bytesRead > 0) return;
+      if (clientEnded || client.destroyed || backend.state !== 'active') return;
+      pool.reportFailure(backend);
+      this.ingress.logger.debug(
+        { service: this.ingress.route.serviceName, task: backend.taskId },
+        'backend closed a connection without answering; passing it over for a while',
+      );
+    };
+    upstream.once('data', () => {
+      judged = true;
+      pool.reportSuccess(backend);
+    });
+    upstream.once('end', judge);
     upstream.on('error', (err) => {
       this.ingress.logger.debug({ err, task: backend.taskId }, 'backend connection error');
+      judge();
       destroyOrReset(client);
     });
     upstream.on('close', () => this.maybeFinish());

@@ -100,6 +100,7 @@ class UdpFlow implements MeshConnection {
     const stats = this.ingress.stats;
     stats.connectErrorsTotal++;
     this.ingress.logger.debug({ code: err.code, task: backend.taskId }, 'udp backend error');
+    if (err.code === 'ECONNREFUSED') this.ingress.route.pool.reportFailure(backend);
     this.dropUpstream();
     if (err.code === 'ECONNREFUSED' && this.open()) {
       stats.connectRetriesTotal++;

@@ -154,3 +154,51 @@ describe('backend pool', () => {
     expect(pool.pick()).toBeUndefined();
   });
 });
+
+describe('backend pool passive check', () => {
+  function poolAt(
+    clock: { now: number },
+    lb: 'round-robin' | 'least-connections' = 'round-robin',
+  ): BackendPool {
+    const pool = new BackendPool({ lb, drainMs: 1000, setAsideMs: 2000, now: () => clock.now });
+    pool.update([backend('a'), backend('b'), backend('c')]);
+    return pool;
+  }
+
+  it('passes over a backend that failed a connection for the set-aside period, then takes it again', () => {
+    const clock = { now: 1000 };
+    const pool = poolAt(clock);
+    pool.reportFailure(pool.all()[1]!);
+    expect(picks(pool, 4)).toEqual(['a', 'c', 'a', 'c']);
+    clock.now += 2000;
+    expect(new Set(picks(pool, 3))).toEqual(new Set(['a', 'b', 'c']));
+  });
+
+  it('takes a set-aside backend back at once when it answers', () => {
+    const clock = { now: 1000 };
+    const pool = poolAt(clock, 'least-connections');
+    const b = pool.all()[1]!;
+    pool.reportFailure(b);
+    expect(picks(pool, 4)).not.toContain('b');
+    pool.reportSuccess(b);
+    expect(picks(pool, 3)).toContain('b');
+  });
+
+  it('still uses set-aside backends when no other can take the connection', () => {
+    const clock = { now: 1000 };
+    const pool = poolAt(clock);
+    for (const b of pool.all()) pool.reportFailure(b);
+    expect(picks(pool, 3)).toEqual(['a', 'b', 'c']);
+    const [a, , c] = pool.all();
+    pool.reportSuccess(a!);
+    expect(pool.pick(new Set([a!]))?.taskId).toBeDefined();
+    expect(pool.pick(new Set([a!, c!]))?.taskId).toBe('b');
+  });
+
+  it('can be turned off', () => {
+    const pool = new BackendPool({ lb: 'round-robin', drainMs: 1000, setAsideMs: 0 });
+    pool.update([backend('a'), backend('b')]);
+    pool.reportFailure(pool.all()[0]!);
+    expect(picks(pool, 2)).toEqual(['a', 'b']);
+  });
+});
