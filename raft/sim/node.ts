@@ -374,6 +374,11 @@ export class SimNode {
     return false;
   }
 
+  /** The network could not deliver to `peer` (cut link, or the peer is down): tell the core. */
+  reportUnreachable(peer: string): void {
+    this.raw?.reportUnreachable(peer);
+  }
+
   private sendRaft(message: Message): void {
     this.host.send({ kind: 'raft', from: this.id, to: message.to, message });
   }

@@ -258,6 +258,15 @@ export class Simulation implements ClusterControl {
   }
 
   private send(envelope: Envelope): void {
+    if (envelope.kind === 'raft') {
+      // As the real transport does: a message over a cut link, or to a node that is down (whose
+      // connections a real kernel would have reset), is reported to the sender's core at once. A
+      // follower that cannot reach its leader then campaigns early (reportUnreachable in the core).
+      const to = this.nodes.get(envelope.to);
+      if (!this.network.connected(envelope.from, envelope.to) || to === undefined || !to.up) {
+        this.nodes.get(envelope.from)?.reportUnreachable(envelope.to);
+      }
+    }
     this.network.send(envelope, this.time);
   }
 
