@@ -67,8 +67,12 @@ export class OrchTarget implements ConvergenceTarget {
       });
     };
 
+    // --executor where this build has it; ORCH_EXECUTOR (set above) is its fallback in older builds.
+    const executorFlag = (await orch('init', '--help')).stdout.includes('--executor')
+      ? ['--executor', 'docker']
+      : [];
     const [manager, worker] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
-    await orch('init', '--advertise-addr', manager.addr, '--data-dir', manager.dataDir);
+    await orch('init', '--advertise-addr', manager.addr, '--data-dir', manager.dataDir, ...executorFlag);
     await recordNode(0);
     const control = new ControlApiClient({ dataDir: manager.dataDir, timeoutMs: 30_000 });
     const token = (await control.getJoinTokens()).worker;
@@ -81,6 +85,7 @@ export class OrchTarget implements ConvergenceTarget {
       worker.addr,
       '--data-dir',
       worker.dataDir,
+      ...executorFlag,
     );
     await recordNode(1);
 
