@@ -23,7 +23,8 @@ import {
 } from './convergence-target';
 
 const run = promisify(execFile);
-export const ORCH_BIN = resolve(__dirname, '../../dist/cmd/orch.js');
+/** The orch build under test; BENCH_ORCH_BIN measures another one (e.g. a build with a proposed fix). */
+export const ORCH_BIN = process.env.BENCH_ORCH_BIN ?? resolve(__dirname, '../../dist/cmd/orch.js');
 const ORCH_SERVICE_LABEL = 'orch.service.id';
 const NODES_READY_TIMEOUT_MS = 60_000;
 const REMOVE_ATTEMPTS = 5;

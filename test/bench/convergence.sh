@@ -4,6 +4,7 @@
 # Usage: test/bench/convergence.sh [--repeat 3] [--cases create-1,create-10,create-50,scale,recover,recover-0]
 #                                  [--systems swarm,orch,engine] [--log-level info] [--timeout 180]
 #                                  [--keep-logs DIR]   (copies the orch daemons' logs there, e.g. with --log-level debug)
+# BENCH_ORCH_BIN=/path/to/dist/cmd/orch.js measures another orch build (e.g. one with a proposed fix).
 # Needs root (or a user of the docker group) and refuses an engine that is already in a swarm.
 # Makes sure the engine and orch/busybox:latest exist, rebuilds dist/ when it is missing or older
 # than the sources, and removes everything it made (daemons, containers, services, the swarm it
