@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BIN := node_modules/.bin
 JEST_ARGS ?=
 
-.PHONY: all deps proto build lint engine tools image test sim bench-raft bench-mesh demo demo-down clean
+.PHONY: all deps proto build lint engine tools image test sim bench-raft bench-mesh bench-convergence bench-scale demo demo-down clean
 
 all: build
 
@@ -55,6 +55,12 @@ bench-raft: build
 
 bench-mesh: build
 	test/bench/mesh.sh
+
+bench-convergence: build image
+	test/bench/convergence.sh
+
+bench-scale: build
+	node -r ./test/bench/hollow-scale-ts-hook.cjs test/bench/hollow-scale.ts
 
 # A local cluster (1 manager, 2 workers on 127.0.0.2-4) running a sample service on the real engine.
 demo: build image

@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BenchState, cleanUp } from './convergence-cleanup';
+import { BenchState, cleanUp } from '../../bench/convergence-cleanup';
 
 /** A long-running process whose command line names `marker`, like an orch daemon names its data dir. */
 function spawnSleeper(marker: string): ChildProcess {
