@@ -1,5 +1,5 @@
 // Control API operations on services: create (Swarm's defaults filled in, then validated: a
-// rejected request writes nothing; an ingress port another service publishes is refused inside the
+// rejected request writes nothing; a network the spec names must exist; an ingress port another service publishes is refused inside the
 // write transaction, so two concurrent creates can't both take it), read by ID / name / unique prefix, list with task counts,
 // update (optimistic version, no renames, no mode changes), scale, and remove (the service goes and
 // its tasks are marked for shutdown; the leader's loops stop the containers and clean up).
@@ -9,7 +9,7 @@ import type { ServiceStatus } from '../../api/gen/types/orch/control/ServiceStat
 import type { UpdateServiceRequest__Output } from '../../api/gen/types/orch/control/UpdateServiceRequest';
 import type { ServiceSpec__Output } from '../../api/gen/types/orch/objects/ServiceSpec';
 import type { ReadTx, Service } from '../../store';
-import { checkPublishedPorts } from '../allocator';
+import { checkPublishedPorts, checkServiceNetworks } from '../allocator';
 import { planServiceRemoval } from '../orchestrator';
 import { SpecError, validateServiceSpec } from '../spec';
 import { type CallOptions, type ControlContext, readBarrier } from './control-context';
@@ -35,6 +35,7 @@ export async function createService(
   const created = await ctx.store.update(
     (tx) => {
       checkPublishedPorts(complete, tx.services.list());
+      checkServiceNetworks(complete, tx);
       return tx.services.create({ spec: complete });
     },
     { signal: options.signal },
@@ -126,6 +127,7 @@ export async function updateService(
     (tx) => {
       const current = mustGet(tx, id);
       checkPublishedPorts(spec, tx.services.list(), { serviceId: id });
+      checkServiceNetworks(spec, tx);
       tx.services.update({
         ...current,
         meta: { ...current.meta!, version: request.version },

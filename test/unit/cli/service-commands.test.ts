@@ -338,6 +338,7 @@ describe('orch service', () => {
   });
 
   it('create -d sets the health check, networks and endpoint mode like docker', async () => {
+    await f.store.update((tx) => tx.networks.create({ spec: { name: 'backend', driver: 'bridge' } }));
     const { code, stderr } = await orch(
       'service',
       'create',

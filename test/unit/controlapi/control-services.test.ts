@@ -156,6 +156,35 @@ describe('Control API: services and tasks', () => {
     expect((await failure(f.client.listTasks({ serviceId: 'db' }))).code).toBe(grpc.status.NOT_FOUND);
   });
 
+  it('refuses to create or update a service naming an unknown network, naming the field, and writes nothing', async () => {
+    const before = f.store.appliedIndex;
+    const err = await failure(
+      f.client.createService(webSpec({ networks: [{ target: 'nowhere', aliases: [] }] })),
+    );
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err.message).toBe('networks[0].target: network nowhere not found');
+    expect(f.store.appliedIndex).toBe(before);
+    await f.store.update((tx) => tx.networks.create({ spec: { name: 'backend', driver: 'bridge' } }));
+    const web = await f.client.createService(webSpec({ networks: [{ target: 'backend', aliases: [] }] }));
+    const update = await failure(
+      f.client.updateService(
+        web.meta!.id,
+        web.meta!.version,
+        webSpec({
+          networks: [
+            { target: 'backend', aliases: [] },
+            { target: 'frontend', aliases: [] },
+          ],
+        }),
+      ),
+    );
+    expect(update.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(update.message).toBe('networks[1].target: network frontend not found');
+    expect(f.store.view((tx) => tx.services.get(web.meta!.id)?.spec?.networks)).toEqual([
+      { target: 'backend', aliases: [] },
+    ]);
+  });
+
   it('removes a service and marks its tasks for shutdown, deleting the ones that never reached a node', async () => {
     const web = await f.client.createService(webSpec());
     const id = web.meta!.id;
