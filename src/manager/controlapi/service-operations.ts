@@ -8,7 +8,7 @@ import type { ListServicesRequest__Output } from '../../api/gen/types/orch/contr
 import type { ServiceStatus } from '../../api/gen/types/orch/control/ServiceStatus';
 import type { UpdateServiceRequest__Output } from '../../api/gen/types/orch/control/UpdateServiceRequest';
 import type { ServiceSpec__Output } from '../../api/gen/types/orch/objects/ServiceSpec';
-import type { ReadTx, Service } from '../../store';
+import { type ReadTx, type Service, VersionConflictError } from '../../store';
 import { checkPublishedPorts, checkServiceNetworks } from '../allocator';
 import { planServiceRemoval } from '../orchestrator';
 import { SpecError, validateServiceSpec } from '../spec';
@@ -174,7 +174,10 @@ export async function scaleService(
 /**
  * Deletes the service and, in the same transaction when they fit, marks its tasks for shutdown
  * (tasks that never reached a node are shut down and deleted at once). Large services continue in
- * further transactions; should one fail, the leader's orchestrator shuts down what is left.
+ * further transactions, and agents report task status meanwhile: each task is therefore read again
+ * in the transaction that changes it, and a transaction refused because a task moved between its
+ * read and its commit is retried from the tasks left (the service may already be gone then). Should
+ * the retries run out, the leader's orchestrator shuts down what is left of a deleted service.
  */
 export async function removeService(
   ctx: ControlContext,
@@ -182,26 +185,43 @@ export async function removeService(
   options: CallOptions,
 ): Promise<void> {
   const id = ctx.store.view((tx) => resolveService(tx, reference)).meta!.id;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await removeServiceOnce(ctx, id, attempt === 1, options);
+      return;
+    } catch (err) {
+      if (!(err instanceof VersionConflictError) || attempt >= REMOVE_SERVICE_ATTEMPTS) throw err;
+      options.signal?.throwIfAborted();
+    }
+  }
+}
+
+/** Conflicting task writes a removal survives; each retry only has the tasks not yet handled. */
+const REMOVE_SERVICE_ATTEMPTS = 10;
+
+async function removeServiceOnce(
+  ctx: ControlContext,
+  id: string,
+  serviceMustExist: boolean,
+  options: CallOptions,
+): Promise<void> {
   await ctx.store.batch(
     async (batch) => {
-      const tasks = await batch.update((tx) => {
-        mustGet(tx, id);
-        tx.services.delete(id);
-        return tx.tasks.findByService(id);
+      const taskIds = await batch.update((tx) => {
+        // On a retry the service may be gone already: deleted by the attempt that failed later on.
+        if (serviceMustExist || tx.services.get(id)) {
+          mustGet(tx, id);
+          tx.services.delete(id);
+        }
+        return tx.tasks.findByService(id).map((task) => task.meta!.id);
       });
-      const plan = planServiceRemoval(id, tasks, ctx.clock());
-      const deleted = new Set(plan.delete);
-      for (const task of plan.update) {
+      for (const taskId of taskIds) {
         await batch.update((tx) => {
-          if (!tx.tasks.get(task.meta!.id)) return;
-          if (deleted.has(task.meta!.id)) tx.tasks.delete(task.meta!.id);
-          else tx.tasks.update(task);
-        });
-      }
-      for (const taskId of plan.delete) {
-        if (plan.update.some((t) => t.meta?.id === taskId)) continue;
-        await batch.update((tx) => {
-          if (tx.tasks.get(taskId)) tx.tasks.delete(taskId);
+          const task = tx.tasks.get(taskId);
+          if (!task) return;
+          const plan = planServiceRemoval(id, [task], ctx.clock());
+          if (plan.delete.includes(taskId)) tx.tasks.delete(taskId);
+          else if (plan.update[0]) tx.tasks.update(plan.update[0]);
         });
       }
     },
