@@ -171,8 +171,14 @@ function mountFromProto(mount: Mount__Output): MountSpec {
 function portFromProto(port: PortConfig__Output, ingressHostIp: string | undefined): PortSpec | undefined {
   const protocol = port.protocol === 'PORT_PROTOCOL_UDP' ? 'udp' : 'tcp';
   if (port.publishMode === 'PUBLISH_MODE_HOST') {
-    // Swarm's host mode: the published port on this node itself (0: any free port).
-    return { targetPort: port.targetPort, protocol, hostPort: port.publishedPort };
+    // Swarm's host mode: the published port on this node itself (0: any free port), on the node's
+    // mesh address when there is one, so that several nodes sharing a machine each own the port.
+    return {
+      targetPort: port.targetPort,
+      protocol,
+      ...(ingressHostIp !== undefined ? { hostIp: ingressHostIp } : {}),
+      hostPort: port.publishedPort,
+    };
   }
   // Ingress: the routing mesh forwards to the task at a port the engine picks on the mesh address.
   if (ingressHostIp === undefined) return undefined;

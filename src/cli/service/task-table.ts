@@ -77,7 +77,7 @@ export function taskRows(tasks: readonly Task__Output[], options: TaskTableOptio
       err
         ? `"${options.noTrunc || err.length <= MAX_ERROR_LENGTH ? err : `${err.slice(0, MAX_ERROR_LENGTH - 1)}…`}"`
         : '',
-      formatPorts(task.status?.ports ?? []),
+      formatPorts(hostModePorts(task)),
     ]);
   }
   return rows;
@@ -92,6 +92,20 @@ export function currentState(task: Task__Output, nowMs: number): string {
   const state = capitalize(formatTaskState(task.status?.state ?? 'TASK_STATE_NEW'));
   const at = task.status?.timestampMs || task.meta?.updatedAtMs || 0;
   return at > 0 ? `${state} ${ago(at, nowMs)}` : state;
+}
+
+/**
+ * The ports a task publishes on its own node, as docker's PORTS column shows them: the bound host
+ * ports of its host-mode ports. Ingress ports are bound too (a dynamic port the mesh forwards to),
+ * but they are the service's, shown by `service ls`.
+ */
+export function hostModePorts(task: Task__Output): PortConfig__Output[] {
+  const hostMode = new Set(
+    (task.endpoint?.ports ?? [])
+      .filter((p) => p.publishMode === 'PUBLISH_MODE_HOST')
+      .map((p) => `${p.protocol}/${p.targetPort}`),
+  );
+  return (task.status?.ports ?? []).filter((p) => hostMode.has(`${p.protocol}/${p.targetPort}`));
 }
 
 /** `*:8080->80/tcp` (ingress) or `10.0.0.5:8080->80/tcp`-style lists, comma separated. */

@@ -95,13 +95,13 @@ describe('executor task from the stored task', () => {
     expect(task.spec.limits.memoryBytes).toBeUndefined();
   });
 
-  it('publishes host-mode ports on the node, and ingress ports on the mesh address at a dynamic port', () => {
+  it('publishes host-mode ports on the node (its mesh address when known), and ingress ports on the mesh address at a dynamic port', () => {
     expect(executorTaskFromProto(storedTask()).spec.ports).toEqual([
       { targetPort: 53, protocol: 'udp', hostPort: 5353 },
     ]);
     expect(executorTaskFromProto(storedTask(), { ingressHostIp: '127.0.0.3' }).spec.ports).toEqual([
       { targetPort: 80, protocol: 'tcp', hostIp: '127.0.0.3', hostPort: 0 },
-      { targetPort: 53, protocol: 'udp', hostPort: 5353 },
+      { targetPort: 53, protocol: 'udp', hostIp: '127.0.0.3', hostPort: 5353 },
     ]);
   });
 
