@@ -1,5 +1,6 @@
 // `orch info`: what this node knows of itself and of the cluster (cluster and node IDs, role,
-// leader, managers and how many are reachable, node and task counts), from the local daemon.
+// leader, managers and how many are reachable, node and task counts) and how its daemon runs
+// (executor, routing mesh, metrics endpoint), from the local daemon.
 import type { Command } from 'commander';
 import { dataDirLayout } from '../node/data-dir';
 import { AdminClient, type NodeInfoReport } from '../node/node-admin';
@@ -24,7 +25,14 @@ export function formatInfo(info: NodeInfoReport): string {
       `Raft: term ${info.cluster.raftTerm}, ${info.raftMembership}`,
     );
   }
-  lines.push(`State: ${info.state}`, `Data Dir: ${info.dataDir}`, `PID: ${info.pid}`);
+  lines.push(
+    `Executor: ${info.executor}`,
+    `Routing Mesh: ${info.meshAddr || '(off)'} (${info.meshLb}, ${info.meshServices} published services)`,
+    `Metrics: ${info.metricsAddr ? `http://${info.metricsAddr}/metrics` : '(off)'}`,
+    `State: ${info.state}`,
+    `Data Dir: ${info.dataDir}`,
+    `PID: ${info.pid}`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
