@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import type { Service__Output } from '../../api/gen/types/orch/objects/Service';
 import { parseConstraint, parseScaleArgument, parseSpreadPreference, SpecError } from '../../manager/spec';
-import type { ControlApiClient } from '../control-client';
+import { type ControlApiClient, ControlCallError } from '../control-client';
 import { UserError } from '../errors';
 import { action, type CliContext, collect, forEachArgument, parseKeyValue, withClient } from '../flags';
 import { showConvergence } from '../progress';
@@ -92,10 +92,9 @@ export function registerServiceWriteCommands(service: Command, ctx: CliContext):
   ).action(
     action(async (ref: string, opts: UpdateOptions, cmd: Command) => {
       await withClient(ctx, cmd, async (client) => {
-        const current = await client.getService(ref);
-        const spec = structuredClone(current.spec!) as SpecDraft;
-        applyUpdateOptions(spec, opts);
-        const updated = await client.updateService(current.meta!.id, current.meta!.version, spec);
+        const { current, updated } = await updateWithRetry(client, ref, (spec) =>
+          applyUpdateOptions(spec, opts),
+        );
         ctx.out(`${ref}\n`);
         await converge(ctx, client, updated, opts, current);
       });
@@ -179,6 +178,32 @@ async function converge(
   if (opts.detach) return;
   const quiet: CliContext = { ...ctx, out: () => {}, isTTY: false };
   await showConvergence(opts.quiet ? quiet : ctx, client, service.meta!.id, before);
+}
+
+/** Attempts of `service update` when the service changed between reading it and writing it. */
+const UPDATE_ATTEMPTS = 5;
+
+/**
+ * Reads the service, applies `edit` to a copy of its spec and writes it with the version read. The
+ * managers themselves write a service (the rolling update's status), so a version conflict is
+ * retried from a fresh read: the edit is re-applied to what is current, and nothing is lost.
+ */
+export async function updateWithRetry(
+  client: Pick<ControlApiClient, 'getService' | 'updateService'>,
+  ref: string,
+  edit: (spec: SpecDraft) => void,
+): Promise<{ current: Service__Output; updated: Service__Output }> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await client.getService(ref);
+    const spec = structuredClone(current.spec!) as SpecDraft;
+    edit(spec);
+    try {
+      return { current, updated: await client.updateService(current.meta!.id, current.meta!.version, spec) };
+    } catch (err) {
+      const conflict = err instanceof ControlCallError && err.errorName === 'VersionConflictError';
+      if (!conflict || attempt >= UPDATE_ATTEMPTS) throw err;
+    }
+  }
 }
 
 /** Applies `service update` flags to a copy of the current spec. */
