@@ -8,12 +8,15 @@ import { type ControlClient, protos } from '../api';
 import type { GetJoinTokensRequest } from '../api/gen/types/orch/control/GetJoinTokensRequest';
 import type { Info__Output } from '../api/gen/types/orch/control/Info';
 import type { JoinTokens__Output } from '../api/gen/types/orch/control/JoinTokens';
+import type { ListNetworksRequest } from '../api/gen/types/orch/control/ListNetworksRequest';
 import type { ListNodesRequest } from '../api/gen/types/orch/control/ListNodesRequest';
 import type { ListServicesRequest } from '../api/gen/types/orch/control/ListServicesRequest';
 import type { ListServicesResponse__Output } from '../api/gen/types/orch/control/ListServicesResponse';
 import type { ListTasksRequest } from '../api/gen/types/orch/control/ListTasksRequest';
 import type { LogMessage__Output } from '../api/gen/types/orch/control/LogMessage';
 import type { ServiceLogsRequest } from '../api/gen/types/orch/control/ServiceLogsRequest';
+import type { Network__Output } from '../api/gen/types/orch/objects/Network';
+import type { NetworkSpec } from '../api/gen/types/orch/objects/NetworkSpec';
 import type { Node__Output } from '../api/gen/types/orch/objects/Node';
 import type { NodeSpec } from '../api/gen/types/orch/objects/NodeSpec';
 import type { Service__Output } from '../api/gen/types/orch/objects/Service';
@@ -124,6 +127,19 @@ export class ControlApiClient {
   }
   getTask(taskId: string, o: ReadOptions = {}): Promise<Task__Output> {
     return this.unary('getTask', { taskId, linearizable: !!o.linearizable }, o);
+  }
+
+  createNetwork(spec: NetworkSpec, o: CallOptions = {}): Promise<Network__Output> {
+    return this.unary('createNetwork', { spec }, o);
+  }
+  getNetwork(networkId: string, o: ReadOptions = {}): Promise<Network__Output> {
+    return this.unary('getNetwork', { networkId, linearizable: !!o.linearizable }, o);
+  }
+  async listNetworks(request: ListNetworksRequest = {}, o: CallOptions = {}): Promise<Network__Output[]> {
+    return (await this.unary<{ networks: Network__Output[] }>('listNetworks', request, o)).networks;
+  }
+  async removeNetwork(networkId: string, o: CallOptions = {}): Promise<void> {
+    await this.unary('removeNetwork', { networkId }, o);
   }
 
   getInfo(o: CallOptions = {}): Promise<Info__Output> {

@@ -16,7 +16,6 @@ import {
   withClient,
 } from '../flags';
 import { formatInspect, formatJsonLines, formatTable, shortId } from '../output';
-import { NetworkClient } from './network-client';
 
 const NETWORK_LS_HEADERS = ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'];
 
@@ -47,7 +46,7 @@ export function registerNetworkCommands(program: Command, ctx: CliContext = defa
         ) => {
           const labels = parseLabels(opts.label, '--label');
           await withClient(ctx, cmd, async (client) => {
-            const created = await new NetworkClient(client).createNetwork({
+            const created = await client.createNetwork({
               name,
               driver: opts.driver,
               labels,
@@ -81,7 +80,7 @@ export function registerNetworkCommands(program: Command, ctx: CliContext = defa
           const format = parseChoice(opts.format, '--format', ['table', 'json'] as const);
           const filters = parseFilters(opts.filter, ['id', 'name', 'driver', 'label']);
           await withClient(ctx, cmd, async (client) => {
-            const networks = await new NetworkClient(client).listNetworks({
+            const networks = await client.listNetworks({
               filters: {
                 ids: filters.get('id') ?? [],
                 names: filters.get('name') ?? [],
@@ -123,9 +122,8 @@ export function registerNetworkCommands(program: Command, ctx: CliContext = defa
     .action(
       action(async (refs: string[], _opts: unknown, cmd: Command) => {
         await withClient(ctx, cmd, async (client) => {
-          const api = new NetworkClient(client);
           const found: Network__Output[] = [];
-          for (const ref of refs) found.push(await api.getNetwork(ref));
+          for (const ref of refs) found.push(await client.getNetwork(ref));
           ctx.out(formatInspect(found));
         });
       }),
@@ -140,7 +138,7 @@ export function registerNetworkCommands(program: Command, ctx: CliContext = defa
       action(async (refs: string[], _opts: unknown, cmd: Command) => {
         await withClient(ctx, cmd, (client) =>
           forEachArgument(ctx, refs, async (ref) => {
-            await new NetworkClient(client).removeNetwork(ref);
+            await client.removeNetwork(ref);
             ctx.out(`${ref}\n`);
           }),
         );

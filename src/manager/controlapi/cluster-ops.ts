@@ -41,6 +41,8 @@ export const CONTROL_WRITE_METHODS = [
   'UpdateService',
   'RemoveService',
   'ScaleService',
+  'CreateNetwork',
+  'RemoveNetwork',
   'GetJoinTokens',
 ] as const;
 

@@ -8,7 +8,7 @@ export class ControlError extends Error {
   override name = 'ControlError';
 }
 
-export type ObjectKind = 'node' | 'service' | 'task';
+export type ObjectKind = 'node' | 'service' | 'task' | 'network';
 
 /** A reference (ID, prefix, name or hostname) that matches no object. */
 export class NoSuchObjectError extends ControlError {

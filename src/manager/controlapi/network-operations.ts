@@ -14,7 +14,6 @@ import {
   FailedPreconditionError,
   InvalidRequestError,
   NoSuchObjectError,
-  type ObjectKind,
 } from './control-errors';
 
 /** The drivers orch accepts. Both mean orch's network: per-node bridges joined by VIPs and the mesh. */
@@ -24,9 +23,6 @@ export const DEFAULT_NETWORK_DRIVER = 'bridge';
 /** Docker's rule for network names, with a length that keeps engine names readable. */
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 const LABEL_KEY_PATTERN = /^[^\s=]+$/;
-
-// ObjectKind names the kinds the shared errors know; networks are one more (the message reads right).
-const NETWORK = 'network' as ObjectKind;
 
 /** The spec as stored: driver defaulted, everything else checked. Throws SpecError naming the field. */
 export function validateNetworkSpec(spec: NetworkSpec__Output): NetworkSpec__Output {
@@ -141,17 +137,17 @@ export function attachedServices(tx: ReadTx, network: Network): string[] {
 /** ID, then name, then a unique ID prefix, like the docker CLI. */
 export function resolveNetwork(tx: ReadTx, reference: string): Network {
   const ref = reference.trim();
-  if (!ref) throw new NoSuchObjectError(NETWORK, reference);
+  if (!ref) throw new NoSuchObjectError('network', reference);
   const found = tx.networks.get(ref) ?? tx.networks.getByName(ref);
   if (found) return found;
   const matches = tx.networks.findByIdPrefix(ref);
   if (matches.length === 1) return matches[0]!;
-  if (matches.length === 0) throw new NoSuchObjectError(NETWORK, ref);
-  throw new AmbiguousReferenceError(NETWORK, ref, matches.map((m) => m.meta?.id ?? '').sort());
+  if (matches.length === 0) throw new NoSuchObjectError('network', ref);
+  throw new AmbiguousReferenceError('network', ref, matches.map((m) => m.meta?.id ?? '').sort());
 }
 
 function mustGet(tx: ReadTx, id: string): Network {
   const network = tx.networks.get(id);
-  if (!network) throw new NoSuchObjectError(NETWORK, id);
+  if (!network) throw new NoSuchObjectError('network', id);
   return network;
 }

@@ -66,6 +66,27 @@ describe('Control API: forwarding to the leader', () => {
     expect(f.store.view((tx) => tx.services.list())).toEqual([]);
   });
 
+  it("sends a follower's network writes to the leader, and serves network reads locally", async () => {
+    await f.client.createNetwork({ name: 'appnet' });
+    await f.client.removeNetwork('appnet');
+    expect(forwarder.calls).toEqual([
+      {
+        method: 'CreateNetwork',
+        request: expect.objectContaining({ spec: expect.anything() }),
+        marked: 'follower1',
+      },
+      {
+        method: 'RemoveNetwork',
+        request: expect.objectContaining({ networkId: 'appnet' }),
+        marked: 'follower1',
+      },
+    ]);
+    expect(f.store.view((tx) => tx.networks.list())).toEqual([]);
+    expect(await f.client.listNetworks()).toEqual([]);
+    expect((await failure(f.client.getNetwork('appnet'))).message).toBe('no such network: appnet');
+    expect(forwarder.calls).toHaveLength(2);
+  });
+
   it('serves reads locally on a follower', async () => {
     expect((await f.client.listNodes()).map((n) => n.meta?.id)).toEqual(['node1']);
     expect(forwarder.calls).toEqual([]);
