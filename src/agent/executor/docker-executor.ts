@@ -128,7 +128,9 @@ export class DockerTaskController implements TaskController {
     const id = await this.engine.createContainer(dockerCreateOptions(this.task), options);
     this.containerId = id;
     try {
-      const aliases = this.task.serviceName ? [this.task.serviceName] : [];
+      // As on the primary network (docker-container-spec.ts): behind an orch network's embedded DNS
+      // no service-name alias, which the engine's DNS would answer with this node's containers only.
+      const aliases = this.task.spec.dns.length === 0 && this.task.serviceName ? [this.task.serviceName] : [];
       for (const network of this.task.spec.networks.slice(1)) {
         await this.engine.connectNetwork(network, id, aliases, options);
       }
