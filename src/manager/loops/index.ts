@@ -12,6 +12,7 @@ export { DEFAULT_CLUSTER_NAME, historyRetentionOf, nodeChangeMatters } from './l
 export { registerLeaderLoopMetrics } from './loop-metrics';
 export { NodeFailureLoop, type NodeFailureLoopOptions } from './node-failure-loop';
 export { OrchestratorLoop, type OrchestratorLoopOptions } from './orchestrator-loop';
+export { ChunkBudget, type ChunkLimits, DEFAULT_CHUNK_LIMITS, yieldToEventLoop } from './pass-budget';
 export { SchedulerLoop, type SchedulerLoopOptions } from './scheduler-loop';
 export {
   DEFAULT_DEBOUNCE_MS,

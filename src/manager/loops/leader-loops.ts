@@ -15,6 +15,7 @@ import type { SchedulerOptions } from '../scheduler/scheduler';
 import { type LoopClock, systemLoopClock } from './loop-clock';
 import { NodeFailureLoop } from './node-failure-loop';
 import { OrchestratorLoop } from './orchestrator-loop';
+import type { ChunkLimits } from './pass-budget';
 import { SchedulerLoop } from './scheduler-loop';
 import type { ManagedLoop } from './store-loop';
 import { TaskReaper } from './task-reaper';
@@ -33,6 +34,8 @@ export interface LeaderLoopsOptions {
   /** Published ports the cluster picks. Default 30000–32767. */
   readonly dynamicPortRange?: PortRange;
   readonly scheduler?: SchedulerOptions;
+  /** How much work the orchestrator, scheduler and node-failure passes do between yields. */
+  readonly chunkLimits?: ChunkLimits;
 }
 
 export interface StartLeaderLoopsParams {
@@ -62,6 +65,7 @@ export function startLeaderLoops(params: StartLeaderLoopsParams): LeaderLoops {
     clock: params.clock ?? systemLoopClock,
     debounceMs: options.debounceMs,
     retryDelayMs: options.retryDelayMs,
+    chunkLimits: options.chunkLimits,
   };
   const allocator = new AllocatorLoop({
     ...common,

@@ -67,36 +67,56 @@ export class NodeFailureLoop extends StoreLoop<Tables> {
   }
 
   protected async pass(): Promise<void> {
-    const nodeIds = this.dirtyNodes;
+    const nodeIds = [...this.dirtyNodes].sort();
     this.dirtyNodes = new Set();
-    const nowMs = this.clock.now();
-    const plan = this.store.view((tx) => {
-      const nodes: Node[] = [];
-      const tasks: Task[] = [];
-      for (const id of nodeIds) {
-        const stored = tx.nodes.get(id);
-        if (stored && nodeCondition(stored) === 'available') continue;
-        const node = stored && nodeCondition(stored) === 'down' ? this.withDownSince(stored, nowMs) : stored;
-        if (node) nodes.push(node);
-        if (node && nodeCondition(node) === 'down') this.armOrphanTimer(node, nowMs);
-        tasks.push(...tx.tasks.findByNode(id));
-      }
-      return planNodeFailures(nodes, tasks, { nowMs, orphanAfterMs: this.orphanAfterMs });
-    });
-    if (plan.update.length === 0) return;
-    let complete = false;
+    let next = 0;
     try {
-      complete = await this.store.batch((batch) =>
-        writeTaskChanges(batch, { create: [], update: plan.update, delete: [] }, () => this.assertRunning()),
-      );
-    } finally {
-      if (!complete) for (const id of nodeIds) this.dirtyNodes.add(id);
+      // Node by node in chunks, each read afresh and written as its own batch, yielding between
+      // chunks: a leader that just marked hundreds of nodes down stays responsive while it moves
+      // their tasks off.
+      while (next < nodeIds.length) {
+        if (next > 0) await this.yieldBetweenChunks();
+        const start = next;
+        const nowMs = this.clock.now();
+        const budget = this.newChunk();
+        const plan = this.store.view((tx) => {
+          const nodes: Node[] = [];
+          const tasks: Task[] = [];
+          while (next < nodeIds.length && (next === start || !budget.exhausted)) {
+            const id = nodeIds[next++]!;
+            const onNode = tx.tasks.findByNode(id);
+            budget.spend(onNode.length + 1);
+            const stored = tx.nodes.get(id);
+            if (stored && nodeCondition(stored) === 'available') continue;
+            const node =
+              stored && nodeCondition(stored) === 'down' ? this.withDownSince(stored, nowMs) : stored;
+            if (node) nodes.push(node);
+            if (node && nodeCondition(node) === 'down') this.armOrphanTimer(node, nowMs);
+            tasks.push(...onNode);
+          }
+          return planNodeFailures(nodes, tasks, { nowMs, orphanAfterMs: this.orphanAfterMs });
+        });
+        if (plan.update.length === 0) continue;
+        const complete = await this.store.batch((batch) =>
+          writeTaskChanges(batch, { create: [], update: plan.update, delete: [] }, () =>
+            this.assertRunning(),
+          ),
+        );
+        if (!complete) {
+          // A task moved under the plan: this chunk's nodes are looked at again in a new pass.
+          for (const id of nodeIds.slice(start, next)) this.dirtyNodes.add(id);
+          this.requestPass();
+        }
+        this.logger.info(
+          { tasks: plan.update.length, services: plan.affectedServiceIds.length },
+          'moved tasks off failed or drained nodes',
+        );
+      }
+    } catch (err) {
+      // Every node is looked at again (the chunks already written plan nothing the second time).
+      for (const id of nodeIds) this.dirtyNodes.add(id);
+      throw err;
     }
-    if (!complete) this.requestPass();
-    this.logger.info(
-      { tasks: plan.update.length, services: plan.affectedServiceIds.length },
-      'moved tasks off failed or drained nodes',
-    );
   }
 
   /**

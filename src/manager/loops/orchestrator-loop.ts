@@ -104,16 +104,25 @@ export class OrchestratorLoop extends StoreLoop<Tables> {
     this.dirtyServices = new Set();
     this.dirtyNodes = new Set();
     try {
-      const plans = this.store.view((tx) => this.plan(tx, services, nodes));
-      await this.write(plans);
+      // Services in a fixed order, planned and written chunk by chunk: each chunk reads the store
+      // afresh (what an earlier chunk wrote, or an agent reported meanwhile, is seen) and the event
+      // loop runs between chunks, so a pass over thousands of tasks never holds the leader for long.
+      const queue = this.store.view((tx) => this.expandDirty(tx, services, nodes));
+      for (let next = 0; next < queue.length; ) {
+        if (next > 0) await this.yieldBetweenChunks();
+        const chunk = this.store.view((tx) => this.plan(tx, queue, next));
+        next = chunk.next;
+        await this.write(chunk.plans);
+      }
     } catch (err) {
-      // Everything looked at is looked at again (plan() added what the nodes and the limit dirtied).
+      // Everything looked at is looked at again (expandDirty added what the nodes and the limit dirtied).
       for (const id of services) this.dirtyServices.add(id);
       throw err;
     }
   }
 
-  private plan(tx: ReadTx, services: Set<string>, dirtyNodes: Set<string>): Map<string, RollingUpdatePlan> {
+  /** The services to reconcile, sorted: the dirty ones plus those dirty nodes and the limit touch. */
+  private expandDirty(tx: ReadTx, services: Set<string>, dirtyNodes: Set<string>): string[] {
     const retention = historyRetentionOf(tx);
     if (retention !== this.retention) {
       this.retention = retention;
@@ -124,16 +133,28 @@ export class OrchestratorLoop extends StoreLoop<Tables> {
       for (const nodeId of dirtyNodes)
         for (const task of tx.tasks.findByNode(nodeId)) if (isLive(task)) services.add(task.serviceId);
     }
+    return [...services].sort();
+  }
+
+  /** Plans `queue` from `start` until the chunk's budget is spent; `next` is where the next chunk starts. */
+  private plan(
+    tx: ReadTx,
+    queue: readonly string[],
+    start: number,
+  ): { plans: Map<string, RollingUpdatePlan>; next: number } {
     const nodes = tx.nodes.list();
     const nodesById = new Map(nodes.map((node) => [node.meta?.id ?? '', node]));
     const nowMs = this.clock.now();
     const context = {
       restarts: this.restarts,
       newTaskId: this.newTaskId,
-      historyRetention: retention,
+      historyRetention: this.retention,
     };
+    const budget = this.newChunk();
     const plans = new Map<string, RollingUpdatePlan>();
-    for (const id of [...services].sort()) {
+    let next = start;
+    while (next < queue.length && (next === start || !budget.exhausted)) {
+      const id = queue[next++]!;
       const service = tx.services.get(id);
       const tasks = tx.tasks.findByService(id);
       const plan = service
@@ -141,6 +162,7 @@ export class OrchestratorLoop extends StoreLoop<Tables> {
         : planServiceRemoval(id, tasks, nowMs);
       if (!service && tasks.length === 0) this.restarts.forgetService(id);
       const changes = plan.create.length + plan.update.length + plan.delete.length;
+      budget.spend(1 + tasks.length + changes);
       // A rolling update moves on only once the service is otherwise converged.
       const step = service && changes === 0 ? this.updateStep(service, tasks, nodesById, nowMs) : undefined;
       if (step) {
@@ -148,7 +170,7 @@ export class OrchestratorLoop extends StoreLoop<Tables> {
         plans.set(id, step);
       } else if (!isEmptyPlan(plan)) plans.set(id, plan);
     }
-    return plans;
+    return { plans, next };
   }
 
   private async write(plans: Map<string, RollingUpdatePlan>): Promise<void> {

@@ -86,8 +86,33 @@ export class SchedulerLoop extends StoreLoop<Tables> {
 
   protected async pass(): Promise<void> {
     if (this.pending.size === 0) return;
-    const tasks = this.store.view((tx) => this.currentPending(tx));
-    if (tasks.length === 0) return;
+    // Service by service (tasks of one service stay together, so they spread as one group), in
+    // chunks: each chunk is read again from the store, scheduled, written as its own batch, and the
+    // event loop runs before the next. The scheduler's view keeps the earlier chunks' placements.
+    const queue = this.store
+      .view((tx) => this.currentPending(tx))
+      .sort((a, b) => compare(a.serviceId, b.serviceId) || compare(a.meta?.id ?? '', b.meta?.id ?? ''))
+      .map((task) => task.meta?.id ?? '');
+    for (let next = 0; next < queue.length; ) {
+      if (next > 0) await this.yieldBetweenChunks();
+      const budget = this.newChunk();
+      const start = next;
+      const tasks = this.store.view((tx) => {
+        const chunk: Task[] = [];
+        while (next < queue.length && (next === start || !budget.exhausted)) {
+          const id = queue[next++]!;
+          budget.spend(1);
+          const task = tx.tasks.get(id);
+          if (task && isAwaitingScheduling(task)) chunk.push(task);
+        }
+        return chunk;
+      });
+      if (tasks.length > 0) await this.scheduleChunk(tasks);
+    }
+  }
+
+  /** Schedules `tasks` (as the store holds them now) and writes the decisions as one batch. */
+  private async scheduleChunk(tasks: readonly Task[]): Promise<void> {
     const { assignments, unschedulable } = this.scheduler.schedule(tasks);
     const byId = new Map(tasks.map((t) => [t.meta?.id ?? '', t]));
     this.inFlight = new Map(assignments);
@@ -151,6 +176,10 @@ export class SchedulerLoop extends StoreLoop<Tables> {
       }
     });
   }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Whether an update may have freed resources, ports or a replica slot on a node. */

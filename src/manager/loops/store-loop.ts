@@ -11,6 +11,7 @@ import { silentLogger } from '../../common/logger';
 import type { MemoryStore, ObjectEventOf, ReadTx, StoreEventOf, TableName, Watcher } from '../../store';
 import { AlreadyExistsError, NotFoundError, VersionConflictError } from '../../store';
 import { type LoopClock, type LoopTimer, systemLoopClock } from './loop-clock';
+import { ChunkBudget, type ChunkLimits, DEFAULT_CHUNK_LIMITS, yieldToEventLoop } from './pass-budget';
 
 export interface LoopOptions {
   readonly store: MemoryStore;
@@ -20,6 +21,8 @@ export interface LoopOptions {
   readonly debounceMs?: number;
   /** Wait before retrying a pass that failed (e.g. a write refused). Default 500 ms. */
   readonly retryDelayMs?: number;
+  /** How much work a long pass does before it yields to the event loop (see pass-budget.ts). */
+  readonly chunkLimits?: ChunkLimits;
 }
 
 export const DEFAULT_DEBOUNCE_MS = 50;
@@ -62,6 +65,7 @@ export abstract class StoreLoop<K extends TableName> implements ManagedLoop {
   protected readonly store: MemoryStore;
   protected readonly logger: Logger;
   protected readonly clock: LoopClock;
+  private readonly chunkLimits: ChunkLimits;
   private readonly debounceMs: number;
   private readonly retryDelayMs: number;
   private readonly abort = new AbortController();
@@ -91,6 +95,7 @@ export abstract class StoreLoop<K extends TableName> implements ManagedLoop {
     this.debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
     this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
     this.logger = options.logger ?? silentLogger();
+    this.chunkLimits = options.chunkLimits ?? DEFAULT_CHUNK_LIMITS;
   }
 
   /** Rebuilds the loop's state from a consistent view and marks what needs a pass. */
@@ -170,6 +175,17 @@ export abstract class StoreLoop<K extends TableName> implements ManagedLoop {
       this.passTimer = undefined;
       this.startPass();
     }, delayMs);
+  }
+
+  /** A fresh budget for one chunk of a long pass. */
+  protected newChunk(): ChunkBudget {
+    return new ChunkBudget(this.chunkLimits);
+  }
+
+  /** Between two chunks of a pass: lets the event loop run, then throws if the loop stopped meanwhile. */
+  protected async yieldBetweenChunks(): Promise<void> {
+    await yieldToEventLoop();
+    this.assertRunning();
   }
 
   /** Throws LoopStoppedError once the loop is stopping: call before each write. */
