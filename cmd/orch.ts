@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The `orch` binary: parses argv and hands over to src/cli. Nothing else belongs here.
-import { runCli } from '../src/cli/program';
+import { exitQuietlyOnBrokenPipe, runCli } from '../src/cli/program';
+
+exitQuietlyOnBrokenPipe(process.stdout);
 
 runCli(process.argv).then(
   (code) => {

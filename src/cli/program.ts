@@ -55,6 +55,21 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * Ends the process quietly with exit 0 when whoever reads `stream` went away (EPIPE), as docker and
+ * coreutils do: `orch service logs -f web | head` stops when head has its lines. Any other write
+ * error stays fatal, as it would be without a listener.
+ */
+export function exitQuietlyOnBrokenPipe(
+  stream: NodeJS.EventEmitter,
+  exit: (code: number) => void = (code) => process.exit(code),
+): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    exit(0);
+  });
+}
+
 /** Runs the CLI and returns the process exit code; user errors print one line, never a stack. */
 export async function runCli(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
