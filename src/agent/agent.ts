@@ -12,7 +12,7 @@ import { silentLogger } from '../common/logger';
 import { DispatcherNotLeaderError } from '../manager/dispatcher/dispatcher-errors';
 import { newDispatcherClient, type SessionMessage__Output } from '../manager/dispatcher/dispatcher-grpc';
 import { AgentSession, SessionClosedError } from './agent-session';
-import { Backoff, type BackoffOptions, sleep } from './backoff';
+import { Backoff, type BackoffOptions, sleep, spreadDelay } from './backoff';
 import { type Executor, isTemporary, type ObservedTask } from './executor';
 import { LogPublisher } from './log-publisher';
 import { ManagerList } from './manager-list';
@@ -23,6 +23,9 @@ import { TaskManager } from './task-manager';
  * HTTP/2 receive window of the agent's connection (grpc-js defaults to 64 KiB): a large COMPLETE
  * assignment set then arrives without a round trip per 64 KiB.
  */
+/** Default window over which agents spread their first reconnect after a session ends. */
+export const DEFAULT_RECONNECT_SPREAD_MS = 1_000;
+
 export const AGENT_CHANNEL_OPTIONS: grpc.ClientOptions = { 'grpc-node.flow_control_window': 4 * 1024 * 1024 };
 
 export interface AgentOptions {
@@ -41,6 +44,12 @@ export interface AgentOptions {
   /** How long status reports are collected before one call (default 10 ms). */
   statusBatchDelayMs?: number;
   reconnectBackoff?: BackoffOptions;
+  /**
+   * After a session that was open ends (leader change), the first reconnect waits a random delay in
+   * [0, this] so a cluster's agents do not all open sessions on the new leader at once. Default 1 s,
+   * well inside the dispatcher's grace period (3 heartbeat periods, counted from when it starts).
+   */
+  reconnectSpreadMs?: number;
   taskRetryBackoff?: BackoffOptions;
   /** Where ingress-mode ports are bound for the routing mesh. */
   ingressHostIp?: string;
@@ -166,7 +175,9 @@ export class Agent {
     const description: NodeDescription = { ...info };
 
     const backoff = new Backoff({ initialMs: 200, maxMs: 10_000, ...this.options.reconnectBackoff });
+    const spreadMs = this.options.reconnectSpreadMs ?? DEFAULT_RECONNECT_SPREAD_MS;
     while (!signal.aborted) {
+      let opened = false;
       const addr = this.managers.next();
       const client = newDispatcherClient(addr, this.options.credentials(), {
         ...AGENT_CHANNEL_OPTIONS,
@@ -180,6 +191,7 @@ export class Agent {
         openTimeoutMs: this.options.sessionOpenTimeoutMs,
         handlers: {
           onOpen: () => {
+            opened = true;
             backoff.reset();
             this.sessionManager = addr;
             this.wakeSessionWaiters();
@@ -210,7 +222,8 @@ export class Agent {
         client.close();
       }
       if (signal.aborted) break;
-      await sleep(backoff.next(), signal);
+      const delayMs = opened ? spreadDelay(spreadMs, this.options.reconnectBackoff?.random) : backoff.next();
+      await sleep(delayMs, signal);
     }
   }
 

@@ -1,4 +1,5 @@
-// Exponential back-off with full jitter, and an abortable sleep. Used for reconnecting to managers
+// Exponential back-off with jitter, a spread for reconnects that many agents start together, and an
+// abortable sleep. Used for reconnecting to managers
 // (so a thousand agents whose leader died do not all knock on the new one at the same instant) and
 // for retrying executor steps that failed with a temporary error.
 
@@ -35,6 +36,15 @@ export class Backoff {
   get attempts(): number {
     return this.attempt;
   }
+}
+
+/**
+ * A delay uniform in [0, spreadMs] (full jitter). Agents whose sessions ended together (their
+ * leader died, or lost leadership) wait this long before the first reconnect, so their session
+ * opens reach the new leader spread over the window instead of all at once.
+ */
+export function spreadDelay(spreadMs: number, random: () => number = Math.random): number {
+  return Math.round(Math.max(0, spreadMs) * random());
 }
 
 /** Resolves after `ms`, or at once (without rejecting) when `signal` aborts. The timer is unref'd. */

@@ -51,6 +51,7 @@ describe('agent', () => {
       logger: silentLogger(),
       statusBatchDelayMs: 5,
       reconnectBackoff: { initialMs: 10, maxMs: 50 },
+      reconnectSpreadMs: 20,
       ...options,
     });
     agents.push(a);
@@ -186,6 +187,34 @@ describe('agent', () => {
       't-2 running via the new leader',
     );
     expect(engine.containers('node-a').size).toBe(2);
+  });
+
+  it('spreads its first reconnect after a leader change over the reconnect window', async () => {
+    const managers = () => [
+      { nodeId: 'm1', addr: first.addr, leader: true },
+      { nodeId: 'm2', addr: second.addr, leader: false },
+    ];
+    const first: TestDispatcher = await dispatcher({ managers });
+    const second: TestDispatcher = await dispatcher({ start: false, managers, leaderAddr: () => first.addr });
+    // Both draw from the same window: one at its start, the other at its very end (10 minutes).
+    const early = agent('node-a', [first.addr], {
+      reconnectSpreadMs: 600_000,
+      reconnectBackoff: { initialMs: 10, maxMs: 50, random: () => 0 },
+    });
+    const late = agent('node-b', [first.addr], {
+      reconnectSpreadMs: 600_000,
+      reconnectBackoff: { initialMs: 10, maxMs: 50, random: () => 1 },
+    });
+    await eventually(
+      () => early.status().manager === first.addr && late.status().manager === first.addr,
+      'sessions',
+    );
+
+    first.kill();
+    second.dispatcher.start();
+    await eventually(() => early.status().manager === second.addr, 'early agent on the new leader');
+    // The other agent still waits for its turn in the window.
+    expect(late.status().manager).toBeUndefined();
   });
 
   it('adopts the containers it already runs after a restart and removes those no longer assigned', async () => {
