@@ -26,6 +26,11 @@ import { dataDirLayout, resolveDataDir } from '../node/data-dir';
 import { UserError } from './errors';
 
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
+/**
+ * Largest Control message either way. An unfiltered ListTasks of 50,000 tasks is ~23 MB, far past
+ * grpc-js's 4 MiB default receive limit (the node's servers send up to the same bound).
+ */
+export const CONTROL_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 const ERROR_NAME_METADATA_KEY = 'orch-error';
 
 /** A Control call that failed: `code` is the gRPC status, `errorName` the server's error class. */
@@ -69,7 +74,10 @@ export class ControlApiClient {
     this.socketPath = dataDirLayout(this.dataDir).controlSocket;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     const { Control } = protos().orch.control;
-    this.client = new Control(`unix:${this.socketPath}`, grpc.credentials.createInsecure());
+    this.client = new Control(`unix:${this.socketPath}`, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': CONTROL_MAX_MESSAGE_BYTES,
+      'grpc.max_send_message_length': CONTROL_MAX_MESSAGE_BYTES,
+    });
   }
 
   close(): void {

@@ -18,9 +18,16 @@ interface Slot {
   unavailableMessage: string;
 }
 
+/**
+ * What a Control API answer may weigh (an unfiltered ListTasks of 50,000 tasks is ~23 MB). Only
+ * sending is raised this far: the server is shared with Raft and the dispatcher, and what peers may
+ * send it stays bounded by the receive limit.
+ */
+export const CONTROL_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
 const SERVER_OPTIONS: grpc.ServerOptions = {
   'grpc.max_receive_message_length': 64 * 1024 * 1024,
-  'grpc.max_send_message_length': 64 * 1024 * 1024,
+  'grpc.max_send_message_length': CONTROL_MAX_MESSAGE_BYTES,
   'grpc.keepalive_permit_without_calls': 1,
   'grpc.http2.min_ping_interval_without_data_ms': 1000,
 };

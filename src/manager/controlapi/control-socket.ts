@@ -6,6 +6,9 @@ import * as grpc from '@grpc/grpc-js';
 import type { ControlHandlers } from '../../api';
 import { controlServiceDefinition } from './control-service';
 
+/** Largest Control message on the local socket, either way (ListTasks of 50,000 tasks is ~23 MB). */
+export const CONTROL_SOCKET_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
 export interface ControlSocketServer {
   readonly socketPath: string;
   /** Stops accepting calls, ends the ones in flight after `graceMs`, and removes the socket. */
@@ -18,7 +21,11 @@ export async function serveControlSocket(
 ): Promise<ControlSocketServer> {
   const stale = await lstat(socketPath).catch(() => undefined);
   if (stale?.isSocket()) await rm(socketPath, { force: true });
-  const server = new grpc.Server();
+  // Answers such as an unfiltered ListTasks of a large cluster pass grpc-js's 4 MiB default.
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': CONTROL_SOCKET_MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': CONTROL_SOCKET_MAX_MESSAGE_BYTES,
+  });
   server.addService(controlServiceDefinition(), handlers);
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) =>
