@@ -3,32 +3,39 @@
 // current — the store on a manager (store-endpoint-source.ts), the dispatcher's Endpoints stream on
 // a worker — and consumers subscribe: the node's routing mesh, the dispatcher's streams to the
 // workers, per-network VIPs. It holds plain data and calls listeners synchronously, in order.
-import { type ServiceEndpoints, sameServiceEndpoints } from './mesh-endpoints';
+// The same table keyed by service holds other per-service entries too: the networked services
+// (VIPs, aliases, backends) the dispatcher streams to workers are an EndpointTable<NetworkedService>.
+import type { ServiceEndpoints } from './mesh-endpoints';
+
+/** What every entry of a table has: the service it describes. */
+export interface ServiceEntry {
+  serviceId: string;
+}
 
 /** What changed in the table. */
-export interface EndpointChange {
+export interface EndpointChange<E extends ServiceEntry = ServiceEndpoints> {
   /**
    * True for the first change a subscriber receives: `updated` is then the whole table, and
    * anything the subscriber held before is gone.
    */
   complete: boolean;
   /** Services added or changed, each whole. */
-  updated: ServiceEndpoints[];
+  updated: E[];
   /** Services no longer published (removed, or their last ingress port unpublished). */
   removed: string[];
   /** The store index the table reflects (0 when the source does not know it). */
   index: number;
 }
 
-export type EndpointListener = (change: EndpointChange) => void;
+export type EndpointListener<E extends ServiceEntry = ServiceEndpoints> = (change: EndpointChange<E>) => void;
 
 export interface EndpointSubscription {
   close(): void;
 }
 
-export class EndpointTable {
-  private readonly entries = new Map<string, ServiceEndpoints>();
-  private readonly listeners = new Set<EndpointListener>();
+export class EndpointTable<E extends ServiceEntry = ServiceEndpoints> {
+  private readonly entries = new Map<string, E>();
+  private readonly listeners = new Set<EndpointListener<E>>();
   private appliedIndex = 0;
 
   get size(): number {
@@ -40,12 +47,12 @@ export class EndpointTable {
     return this.appliedIndex;
   }
 
-  get(serviceId: string): ServiceEndpoints | undefined {
+  get(serviceId: string): E | undefined {
     return this.entries.get(serviceId);
   }
 
   /** Every entry, ordered by service ID. */
-  list(): ServiceEndpoints[] {
+  list(): E[] {
     return [...this.entries.values()].sort((a, b) => compare(a.serviceId, b.serviceId));
   }
 
@@ -53,7 +60,7 @@ export class EndpointTable {
    * Calls `listener` at once with the whole table (complete: true), then with every change. The
    * subscription ends with close() or when `signal` aborts.
    */
-  subscribe(listener: EndpointListener, options: { signal?: AbortSignal } = {}): EndpointSubscription {
+  subscribe(listener: EndpointListener<E>, options: { signal?: AbortSignal } = {}): EndpointSubscription {
     const subscription = { close: () => this.listeners.delete(listener) };
     if (options.signal?.aborted) return subscription;
     options.signal?.addEventListener('abort', () => subscription.close(), { once: true });
@@ -67,16 +74,16 @@ export class EndpointTable {
    * that change, or undefined when nothing did.
    */
   apply(
-    updated: readonly ServiceEndpoints[],
+    updated: readonly E[],
     removed: readonly string[],
     index = this.appliedIndex,
-  ): EndpointChange | undefined {
-    const change: EndpointChange = { complete: false, updated: [], removed: [], index };
+  ): EndpointChange<E> | undefined {
+    const change: EndpointChange<E> = { complete: false, updated: [], removed: [], index };
     for (const serviceId of removed) {
       if (this.entries.delete(serviceId)) change.removed.push(serviceId);
     }
     for (const entry of updated) {
-      if (sameServiceEndpoints(this.entries.get(entry.serviceId), entry)) continue;
+      if (sameEntry(this.entries.get(entry.serviceId), entry)) continue;
       this.entries.set(entry.serviceId, entry);
       change.updated.push(entry);
       const at = change.removed.indexOf(entry.serviceId);
@@ -89,8 +96,8 @@ export class EndpointTable {
   }
 
   /** Replaces the whole table (a source's complete set): the difference reaches the listeners. */
-  reset(entries: Iterable<ServiceEndpoints>, index = this.appliedIndex): EndpointChange | undefined {
-    const next = new Map<string, ServiceEndpoints>();
+  reset(entries: Iterable<E>, index = this.appliedIndex): EndpointChange<E> | undefined {
+    const next = new Map<string, E>();
     for (const entry of entries) next.set(entry.serviceId, entry);
     const removed = [...this.entries.keys()].filter((id) => !next.has(id));
     return this.apply([...next.values()], removed, index);
@@ -106,9 +113,16 @@ export class EndpointTable {
     this.listeners.clear();
   }
 
-  private emit(change: EndpointChange): void {
+  /** Tells the listeners about `change` (subclasses announce what the entries do not carry). */
+  protected emit(change: EndpointChange<E>): void {
     for (const listener of [...this.listeners]) listener(change);
   }
+}
+
+/** Entries are normalized by their translation (sorted lists), so equal entries serialize equally. */
+function sameEntry<E>(a: E | undefined, b: E | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function compare(a: string, b: string): number {

@@ -10,8 +10,10 @@
 // image EXPOSEs (the executor binds those for network-attached tasks). Swarm forwards every port of a
 // VIP; orch forwards declared and exposed ports only.
 import type { Logger } from 'pino';
-import { DEFAULT_DRAIN_MS, type EndpointBackend, type MeshPort, taskBackend } from '../mesh';
-import { protocolOf } from '../mesh/mesh-endpoints';
+// Imports name mesh files, not its index: the mesh's StoreEndpointSource computes this directory for
+// the dispatcher (networked-service-table.ts), so the index would be a cycle.
+import { type EndpointBackend, protocolOf, taskBackend } from '../mesh/mesh-endpoints';
+import { DEFAULT_DRAIN_MS, type MeshPort } from '../mesh/mesh-types';
 import type { MemoryStore, Network, Node, Service, Task } from '../store';
 import { addressOfCidr } from './ipv4';
 
@@ -118,6 +120,30 @@ export function networkedService(
     ports: sortedPorts.map((p) => ({ protocol: p.protocol, targetPort: p.targetPort })),
     backends,
   };
+}
+
+/** What reading one service needs (a ReadTx satisfies it). */
+export interface NetworkedServiceSourceTx {
+  services: { get(id: string): Service | undefined };
+  tasks: { findByService(serviceId: string): Task[] };
+  nodes: { get(id: string): Node | undefined };
+  networks: { get(id: string): Network | undefined };
+}
+
+/** One service from a store view: undefined when it is gone or has no VIP on any network. */
+export function networkedServiceFromStore(
+  tx: NetworkedServiceSourceTx,
+  serviceId: string,
+): NetworkedService | undefined {
+  const service = tx.services.get(serviceId);
+  // Most services are on no network: never list their tasks (a big service has tens of thousands).
+  if (service === undefined || (service.endpoint?.virtualIps.length ?? 0) === 0) return undefined;
+  return networkedService(
+    service,
+    tx.tasks.findByService(serviceId),
+    (id) => tx.networks.get(id),
+    (id) => tx.nodes.get(id),
+  );
 }
 
 /** The whole directory from a store view. */

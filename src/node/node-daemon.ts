@@ -218,6 +218,8 @@ export class NodeDaemon {
       credentials: () => createNodeChannelCredentials(this.certificates),
       channelOptions: NODE_CHANNEL_OPTIONS,
       logger: this.logger,
+      // A worker's orch networks: names, VIPs and backends from the same stream.
+      directory: this.executor instanceof NetworkedExecutor ? this.executor.fed : undefined,
     });
     feed.table.reset(mesh.lastTable?.list() ?? []);
     feed.start();

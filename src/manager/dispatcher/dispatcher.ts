@@ -17,6 +17,7 @@ import type { UpdateTaskStatusResponse } from '../../api/gen/types/orch/dispatch
 import { silentLogger } from '../../common/logger';
 import type { EndpointTable } from '../../mesh/endpoint-table';
 import { StoreEndpointSource } from '../../mesh/store-endpoint-source';
+import { NetworkedServiceTable } from '../../network/networked-service-table';
 import type { MemoryStore, StoreEventOf } from '../../store';
 import type { NodeIdentity } from '../ca/node-identity';
 import { type AuthenticatedCall, peerIdentity } from '../ca/peer-identity';
@@ -76,6 +77,13 @@ export interface DispatcherOptions {
    * from the store while it runs.
    */
   endpointTable?: EndpointTable;
+  /**
+   * The networked services (VIPs, aliases, VIP ports, backends) the Endpoints streams carry too,
+   * kept current by the caller from this store (a StoreEndpointSource with `networked`). Default:
+   * the dispatcher keeps them from the store while it runs, with the same source as the endpoint
+   * table when it keeps that one too.
+   */
+  networkedServices?: NetworkedServiceTable;
 }
 
 interface WorkerSession {
@@ -151,13 +159,21 @@ export class Dispatcher implements LogSource {
     });
     this.monitor = monitor;
     this.streams = new AssignmentStreams(this.store, this.logger);
+    // What the Endpoints streams carry, computed once from the store whoever keeps it.
     let table = this.options.endpointTable;
-    if (table === undefined) {
-      this.endpointSource = new StoreEndpointSource({ store: this.store, logger: this.logger });
+    let networked = this.options.networkedServices;
+    if (table === undefined || networked === undefined) {
+      this.endpointSource = new StoreEndpointSource({
+        store: this.store,
+        logger: this.logger,
+        ingress: table === undefined,
+        networked: networked === undefined ? new NetworkedServiceTable() : undefined,
+      });
       this.endpointSource.start();
-      table = this.endpointSource.table;
+      table ??= this.endpointSource.table;
+      networked ??= this.endpointSource.networked;
     }
-    this.endpointStreams = new EndpointStreams(table, this.logger);
+    this.endpointStreams = new EndpointStreams(table, this.logger, networked);
     this.batcher = new TaskStatusBatcher({
       store: this.store,
       logger: this.logger,

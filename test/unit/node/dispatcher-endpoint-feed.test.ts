@@ -5,6 +5,7 @@ import {
   insecureNodeClientOptions,
   type SessionMessage__Output,
 } from '../../../src/manager/dispatcher';
+import { StaticNetworkDirectory } from '../../../src/network';
 import { DispatcherEndpointFeed } from '../../../src/node/dispatcher-endpoint-feed';
 import type { MemoryStore } from '../../../src/store';
 import {
@@ -57,7 +58,7 @@ describe("a worker's endpoint feed (the dispatcher's Endpoints stream on the age
     store.close();
   });
 
-  function startFeed(): DispatcherEndpointFeed {
+  function startFeed(directory?: StaticNetworkDirectory): DispatcherEndpointFeed {
     feed = new DispatcherEndpointFeed({
       agent: {
         status: () => ({
@@ -73,6 +74,7 @@ describe("a worker's endpoint feed (the dispatcher's Endpoints stream on the age
       credentials: () => grpc.credentials.createInsecure(),
       channelOptions: insecureNodeClientOptions('w1'),
       logger: silentLogger(),
+      directory,
     });
     feed.start();
     return feed;
@@ -98,6 +100,71 @@ describe("a worker's endpoint feed (the dispatcher's Endpoints stream on the age
     const second = await openSession(agentClient);
     agentSession = { manager: d.addr, sessionId: second.id };
     await eventually(() => table.get('api') === undefined && table.get('web') !== undefined, 'the new table');
+    second.call.cancel();
+  });
+
+  async function attach(id: string, networkId: string, vip: string): Promise<void> {
+    await store.update((tx) => {
+      tx.services.create({
+        meta: { id },
+        spec: { name: id, networks: [{ target: networkId, aliases: [`${id}-alias`] }] },
+        endpoint: { virtualIps: [{ networkId, addr: `${vip}/24` }] },
+      });
+    });
+  }
+
+  it("feeds the executor's network directory: complete set, changes, and a complete set on the next session", async () => {
+    const network = await store.update((tx) =>
+      tx.networks.create({ spec: { name: 'appnet', driver: 'bridge' }, ipam: [{ subnet: '10.200.0.0/24' }] }),
+    );
+    const net = network.meta!.id;
+    await attach('web', net, '10.200.0.2');
+    const directory = new StaticNetworkDirectory();
+    let announcements = 0;
+    directory.subscribe(() => announcements++);
+    const first = await openSession(agentClient);
+    agentSession = { manager: d.addr, sessionId: first.id };
+    const { networked } = startFeed(directory);
+    // Until the stream delivers, the directory knows no networks (it does not remove any).
+    expect(directory.networks()).toBeUndefined();
+
+    await eventually(() => directory.current().get('web'), 'the complete set in the directory');
+    expect(directory.networks()).toEqual(new Set([net]));
+    expect(directory.current().get('web')!.attachments).toEqual([
+      { networkId: net, networkName: 'appnet', vip: '10.200.0.2', aliases: ['web-alias'] },
+    ]);
+
+    // A change: one more service on the network.
+    await attach('api', net, '10.200.0.3');
+    await eventually(() => directory.current().get('api'), 'the change');
+    expect(networked.size).toBe(2);
+
+    // The session ends; meanwhile web is removed and a network created. The directory keeps what it knew.
+    first.call.cancel();
+    await eventually(() => d.dispatcher.stats().endpointStreams === 0, 'the stream ended');
+    await store.update((tx) => tx.services.delete('web'));
+    const other = await store.update((tx) =>
+      tx.networks.create({
+        spec: { name: 'backnet', driver: 'bridge' },
+        ipam: [{ subnet: '10.200.1.0/24' }],
+      }),
+    );
+    expect(directory.current().size).toBe(2);
+
+    // The next session's complete set replaces everything: web gone, both networks known.
+    const second = await openSession(agentClient);
+    agentSession = { manager: d.addr, sessionId: second.id };
+    await eventually(() => directory.current().get('web') === undefined, 'the resync');
+    expect([...directory.current().keys()]).toEqual(['api']);
+    expect(directory.networks()).toEqual(new Set([net, other.meta!.id]));
+    expect(announcements).toBeGreaterThanOrEqual(3);
+
+    // Closing the feed stops feeding the directory.
+    await feed!.close();
+    feed = undefined;
+    const before = announcements;
+    networked.clear();
+    expect(announcements).toBe(before);
     second.call.cancel();
   });
 });
