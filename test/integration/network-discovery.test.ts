@@ -5,8 +5,9 @@
 // the set of responders; an alias resolves too; `orch network rm` is refused while services use the
 // network and works once they are gone, and then no node keeps an engine network for it.
 //
-// The client runs on the manager: a worker's directory of networked services (names, VIPs, backends)
-// comes from the dispatcher's endpoint stream, which does not carry networks yet (docs/networking.md).
+// The client runs on a worker: a worker's directory of networked services (names, VIPs, backends,
+// networks) comes from the leader's dispatcher over the Endpoints stream (docs/networking.md), so
+// every step here (resolution, scaling, the alias, the network's removal) goes through that feed.
 import { execFile } from 'node:child_process';
 import { vipTableName } from '../../src/network';
 import { describeDocker, TEST_IMAGE } from '../support/docker';
@@ -138,7 +139,7 @@ describeNetworking('service discovery on a network (1 manager + 2 workers, Docke
     expect(await orchOk('network', 'ls')).toMatch(/^\S{12}\s+appnet\s+bridge\s+swarm$/m);
   });
 
-  it('resolves web from a client task and reaches more than one web task, on any node', async () => {
+  it('resolves web from a client task on a worker and reaches every web task, on any node', async () => {
     await orchOk(
       'service',
       'create',
@@ -165,7 +166,7 @@ describeNetworking('service discovery on a network (1 manager + 2 workers, Docke
       '--network',
       'name=appnet,alias=frontend',
       '--constraint',
-      'node.role==manager',
+      'node.role==worker',
       '--stop-grace-period',
       '1s',
       TEST_IMAGE,
@@ -180,8 +181,11 @@ describeNetworking('service discovery on a network (1 manager + 2 workers, Docke
       },
     );
     const webs = await webHostnames();
-    // Tasks spread over the nodes: the VIP reaches those on other nodes too.
-    expect((await nodesOf('web')).size).toBeGreaterThan(1);
+    // The client is on a worker, and web tasks run on other nodes: the VIP reaches those too.
+    const clientNodes = await nodesOf('client');
+    expect(clientNodes.size).toBe(1);
+    expect(clientNodes.has(cluster.nodeId(1))).toBe(false);
+    expect([...(await nodesOf('web'))].some((n) => !clientNodes.has(n))).toBe(true);
     const startedAt = Date.now();
     const answers = await waitUntil(
       async () => {
