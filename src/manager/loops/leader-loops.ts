@@ -21,7 +21,7 @@ import type { ManagedLoop } from './store-loop';
 import { TaskReaper } from './task-reaper';
 
 export interface LeaderLoopsOptions {
-  /** Debounce between a change and the pass that handles it, for every loop. Default 50 ms. */
+  /** Least gap between two passes of a loop (a change after an idle period runs at once). Default 50 ms. */
   readonly debounceMs?: number;
   /** Back-off before a failed pass is retried. Default 500 ms. */
   readonly retryDelayMs?: number;

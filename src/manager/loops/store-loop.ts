@@ -1,6 +1,7 @@
 // The shape every leader loop shares, in swarmkit's style: read a snapshot of the store and subscribe
 // to changes from exactly there (viewAndWatch), let each event mark what is dirty, and on a commit
-// with something dirty run a pass after a short debounce (many changes, one pass). Passes never
+// with something dirty run a pass: at once after an idle period, else a debounce after the previous
+// pass ended (many changes, one pass). Passes never
 // overlap; a change during a pass schedules another. A pass that fails is retried after a back-off.
 // When the watcher falls behind (WatcherOverflowError) or the store is restored from a snapshot, the
 // loop resyncs from a fresh view. stop() cancels every timer, ends the watch and waits for the pass
@@ -17,7 +18,10 @@ export interface LoopOptions {
   readonly store: MemoryStore;
   readonly logger?: Logger;
   readonly clock?: LoopClock;
-  /** Wait after the first change before a pass, to gather more changes into it. Default 50 ms. */
+  /**
+   * Least time between the end of a pass and the start of the next, so a burst of changes is
+   * gathered into few passes. A change after an idle period is handled at once. Default 50 ms.
+   */
   readonly debounceMs?: number;
   /** Wait before retrying a pass that failed (e.g. a write refused). Default 500 ms. */
   readonly retryDelayMs?: number;
@@ -74,6 +78,8 @@ export abstract class StoreLoop<K extends TableName> implements ManagedLoop {
   private passTimer: LoopTimer | undefined;
   private passing: Promise<void> | undefined;
   private passAgain = false;
+  /** When the last pass ended (clock time); the debounce counts from there. */
+  private lastPassEndedMs = Number.NEGATIVE_INFINITY;
   private dirty = false;
   private started = false;
   private readonly counters: LoopStats = {
@@ -163,18 +169,25 @@ export abstract class StoreLoop<K extends TableName> implements ManagedLoop {
   /** Cancels the subclass's own timers. */
   protected onStop(): void {}
 
-  /** Asks for a pass `delayMs` from now (default: the debounce); a pass already due keeps its time. */
-  protected requestPass(delayMs = this.debounceMs): void {
+  /**
+   * Asks for a pass. Without `delayMs` the debounce is leading-edge: after an idle period (no pass
+   * for at least the debounce) the pass runs at once, on the next turn of the event loop, so a
+   * lone change is handled without waiting; a pass that follows another keeps at least the
+   * debounce between them, so a burst of changes still makes few passes. A pass already due keeps
+   * its time; a request during a pass runs another after it.
+   */
+  protected requestPass(delayMs?: number): void {
     if (this.isStopped) return;
     if (this.passing !== undefined) {
       this.passAgain = true;
       return;
     }
     if (this.passTimer !== undefined) return;
+    const waitMs = delayMs ?? Math.max(0, this.lastPassEndedMs + this.debounceMs - this.clock.now());
     this.passTimer = this.clock.setTimer(() => {
       this.passTimer = undefined;
       this.startPass();
-    }, delayMs);
+    }, waitMs);
   }
 
   /** A fresh budget for one chunk of a long pass. */
@@ -256,6 +269,7 @@ export abstract class StoreLoop<K extends TableName> implements ManagedLoop {
       .then((outcome) => {
         this.counters.lastPassDurationMs = performance.now() - startedAt;
         this.passing = undefined;
+        this.lastPassEndedMs = this.clock.now();
         if (outcome === 'retry') this.requestPass(this.retryDelayMs);
         else if (outcome === 'again' || this.passAgain) this.requestPass();
       });
