@@ -369,7 +369,10 @@ export class NodeDaemon {
             logger: this.logger,
           });
     this.agent = new Agent({
-      executor: describingMeshAddress(this.executor, this.meshAddress),
+      executor: describingNode(this.executor, {
+        meshAddr: this.meshAddress,
+        hostname: this.state.settings?.hostname,
+      }),
       ingressHostIp: this.meshAddress,
       managers: this.state.managers,
       credentials: () => createNodeChannelCredentials(this.certificates),
@@ -603,16 +606,21 @@ export class NodeDaemon {
 }
 
 /**
- * The executor with the node's mesh address added to what it describes: the agent sends the
+ * The executor with the node's own settings added to what it describes: the agent sends the
  * description when it opens a session, and the cluster learns where this node's tasks' ingress
- * ports are bound (NodeDescription.mesh_addr).
+ * ports are bound (NodeDescription.mesh_addr) and, with `--hostname`, the node's name (else the
+ * engine's, i.e. the machine's: nodes sharing a machine would all show the same one).
  */
-function describingMeshAddress(executor: Executor, meshAddr: string): Executor {
+function describingNode(executor: Executor, own: { meshAddr: string; hostname?: string }): Executor {
   return {
     get nodeId() {
       return executor.nodeId;
     },
-    describe: async (options) => ({ ...(await executor.describe(options)), meshAddr }),
+    describe: async (options) => ({
+      ...(await executor.describe(options)),
+      meshAddr: own.meshAddr,
+      ...(own.hostname ? { hostname: own.hostname } : {}),
+    }),
     controller: (task) => executor.controller(task),
     listTasks: (options) => executor.listTasks(options),
     removeTask: (taskId, options) => executor.removeTask(taskId, options),

@@ -23,6 +23,11 @@ export interface DaemonSettings {
   meshFastPath?: boolean;
   /** host:port of the Prometheus endpoint (/metrics); absent: none. */
   metricsAddr?: string;
+  /**
+   * The node's name in the cluster (`node ls` HOSTNAME, `service ps` NODE, `node.hostname`
+   * constraints); absent: the machine's hostname. Nodes sharing a machine need one each.
+   */
+  hostname?: string;
 }
 export type Availability = 'active' | 'pause' | 'drain';
 

@@ -129,7 +129,17 @@ export class OrchCluster {
 
   async init(n: number, ...flags: string[]): Promise<RunResult> {
     const result = await runOrch(
-      ['init', '--advertise-addr', this.addr(n), '--data-dir', this.dataDir(n), ...flags],
+      // Each node its own name (node-<n>), as on separate machines; a flag given later wins.
+      [
+        'init',
+        '--advertise-addr',
+        this.addr(n),
+        '--data-dir',
+        this.dataDir(n),
+        '--hostname',
+        `node-${n}`,
+        ...flags,
+      ],
       60_000,
       this.env,
     );
@@ -148,6 +158,8 @@ export class OrchCluster {
         this.addr(n),
         '--data-dir',
         this.dataDir(n),
+        '--hostname',
+        `node-${n}`,
         ...flags,
       ],
       60_000,

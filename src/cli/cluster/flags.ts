@@ -1,6 +1,6 @@
 // Flags shared by the cluster commands (init, join, daemon, leave, join-token, info): the data dir
 // (--data-dir, else ORCH_DATA_DIR), addresses, durations with a day unit (`90d`) and the daemon
-// settings (executor, routing mesh, metrics), each turned into a one-line UserError naming the flag
+// settings (executor, routing mesh, metrics, node hostname), each turned into a one-line UserError naming the flag
 // when it is wrong.
 import type { Command } from 'commander';
 import {
@@ -100,9 +100,10 @@ export interface DaemonSettingsOptions {
   meshLb?: string;
   meshFastPath?: boolean;
   metricsAddr?: string;
+  hostname?: string;
 }
 
-/** Adds --executor, --mesh-addr, --mesh-lb, --mesh-fast-path and --metrics-addr. */
+/** Adds --executor, --mesh-addr, --mesh-lb, --mesh-fast-path, --metrics-addr and --hostname. */
 export function addDaemonSettingsOptions(command: Command): Command {
   return command
     .option('--executor <kind>', 'what runs the tasks: docker (the real engine) or hollow (simulated)')
@@ -115,6 +116,10 @@ export function addDaemonSettingsOptions(command: Command): Command {
     .option(
       '--metrics-addr <host:port>',
       'serve Prometheus metrics on http://host:port/metrics (default: off)',
+    )
+    .option(
+      '--hostname <name>',
+      "the node's name in the cluster (default: the machine's hostname; '' goes back to it)",
     );
 }
 
@@ -196,6 +201,20 @@ export function parseMetricsAddrFlag(value: string): string {
   }
 }
 
+const HOSTNAME_PATTERN =
+  /^[a-zA-Z0-9]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?)*$/;
+
+/** --hostname: a DNS host name (labels of letters, digits, '-' and '_', dot-separated; 253 at most). */
+export function parseHostnameFlag(value: string): string {
+  const name = value.trim();
+  if (name.length > 253 || !HOSTNAME_PATTERN.test(name)) {
+    throw new UserError(
+      `--hostname: ${JSON.stringify(value)} is not a host name: expected letters, digits, '-', '_' and dots, e.g. worker-1`,
+    );
+  }
+  return name;
+}
+
 /**
  * The settings the flags give, over `base` (what the node kept): only flags given change anything.
  * `executorEnv` is ORCH_EXECUTOR, used when neither the flag nor `base` names an executor.
@@ -217,5 +236,7 @@ export function daemonSettingsFrom(
   if (options.metricsAddr === 'off') delete settings.metricsAddr;
   else if (options.metricsAddr !== undefined)
     settings.metricsAddr = parseMetricsAddrFlag(options.metricsAddr);
+  if (options.hostname?.trim() === '') delete settings.hostname;
+  else if (options.hostname !== undefined) settings.hostname = parseHostnameFlag(options.hostname);
   return settings;
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   daemonSettingsFrom,
   parseExecutorFlag,
+  parseHostnameFlag,
   parseMeshAddrFlag,
   parseMeshLbFlag,
   parseMetricsAddrFlag,
@@ -52,6 +53,20 @@ describe('daemon settings flags (init, join, daemon)', () => {
     );
   });
 
+  it('keeps a node hostname, and goes back to the machine name when it is given empty', () => {
+    expect(daemonSettingsFrom({ hostname: 'worker-1' }, { executor: 'docker' }, undefined)).toEqual({
+      executor: 'docker',
+      hostname: 'worker-1',
+    });
+    expect(daemonSettingsFrom({}, { hostname: 'worker-1' }, undefined).hostname).toBe('worker-1');
+    expect(daemonSettingsFrom({ hostname: '' }, { hostname: 'worker-1' }, undefined)).toEqual({});
+    expect(parseHostnameFlag('node-3.rack_a.example')).toBe('node-3.rack_a.example');
+    for (const bad of ['-node', 'node-', 'a..b', 'two words', 'node:1', 'x'.repeat(64)])
+      expect(() => parseHostnameFlag(bad)).toThrow(
+        `--hostname: ${JSON.stringify(bad)} is not a host name: expected letters, digits, '-', '_' and dots, e.g. worker-1`,
+      );
+  });
+
   it('accepts addresses as users write them', () => {
     expect(parseMeshAddrFlag('127.0.0.3')).toBe('127.0.0.3');
     expect(parseMeshAddrFlag('[::1]')).toBe('::1');
@@ -98,6 +113,8 @@ describe('orch daemon settings flags', () => {
         'least-connections',
         '--mesh-addr',
         '127.0.0.10',
+        '--hostname',
+        'worker-9',
       ]);
     } finally {
       stderr.mockRestore();
@@ -108,6 +125,7 @@ describe('orch daemon settings flags', () => {
       metricsAddr: '127.0.0.9:9323',
       meshLb: 'least-connections',
       meshAddr: '127.0.0.10',
+      hostname: 'worker-9',
     });
   });
 });
