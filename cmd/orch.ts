@@ -2,7 +2,10 @@
 // The `orch` binary: parses argv and hands over to src/cli. Nothing else belongs here.
 import { exitQuietlyOnBrokenPipe, runCli } from '../src/cli/program';
 
-exitQuietlyOnBrokenPipe(process.stdout);
+// A command piped into `head` ends quietly; the daemon does not (a supervisor must see it fail).
+if (process.argv.slice(2).find((arg) => !arg.startsWith('-')) !== 'daemon') {
+  exitQuietlyOnBrokenPipe(process.stdout);
+}
 
 runCli(process.argv).then(
   (code) => {
