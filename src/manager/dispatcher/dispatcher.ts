@@ -387,6 +387,17 @@ export class Dispatcher implements LogSource {
   // --- assignments ----------------------------------------------------------------------------
 
   private handleAssignments(call: AssignmentsCall): void {
+    this.openSessionStream(call, (nodeId) => this.streams!.open(nodeId, call));
+  }
+
+  /**
+   * Opens a per-node stream of the caller's session (refused without a valid one); the stream it
+   * replaces, the node's previous one, ends with the session-invalid error.
+   */
+  private openSessionStream<C extends AssignmentsCall | EndpointsCall>(
+    call: C,
+    open: (nodeId: string) => C | undefined,
+  ): void {
     let session: WorkerSession;
     try {
       session = this.sessionOf(call, call.request);
@@ -394,7 +405,7 @@ export class Dispatcher implements LogSource {
       call.emit('error', grpcStatusOf(err));
       return;
     }
-    const replaced = this.streams!.open(session.nodeId, call);
+    const replaced = open(session.nodeId);
     if (replaced !== undefined && !replaced.cancelled)
       replaced.emit('error', grpcStatusOf(new SessionInvalidError(session.id)));
   }
@@ -403,16 +414,7 @@ export class Dispatcher implements LogSource {
 
   /** The routing mesh's endpoint table for a worker: complete, then every change. */
   private handleEndpoints(call: EndpointsCall): void {
-    let session: WorkerSession;
-    try {
-      session = this.sessionOf(call, call.request);
-    } catch (err) {
-      call.emit('error', grpcStatusOf(err));
-      return;
-    }
-    const replaced = this.endpointStreams!.open(session.nodeId, call);
-    if (replaced !== undefined && !replaced.cancelled)
-      replaced.emit('error', grpcStatusOf(new SessionInvalidError(session.id)));
+    this.openSessionStream(call, (nodeId) => this.endpointStreams!.open(nodeId, call));
   }
 
   private onStoreEvent(event: StoreEventOf<'tasks' | 'nodes' | 'secrets' | 'configs'>): void {
