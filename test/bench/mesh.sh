@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Routing mesh benchmark: orch mesh (userspace and nftables) vs direct and HAProxy, with wrk.
-# Usage: test/bench/mesh.sh [--duration 5] [--connections 1,16,64] [--targets direct,orch,orch-kernel,haproxy]
+# Usage: test/bench/mesh.sh [--duration 5] [--connections 1,16,64] [--targets direct,naive,orch,orch-kernel,haproxy]
 # Installs Debian's wrk and haproxy when missing (needs root for that), compiles the bench and
 # the mesh into a temp dir, runs, and removes everything it made.
 set -euo pipefail
@@ -19,6 +19,6 @@ out=$(mktemp -d /tmp/orch-bench-mesh-build.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 node_modules/.bin/tsc --ignoreConfig --outDir "$out" --rootDir . --module nodenext --moduleResolution nodenext \
   --target es2022 --strict --skipLibCheck --esModuleInterop --types node \
-  test/bench/mesh.ts test/bench/mesh-backend.ts test/bench/mesh-proxy.ts
+  test/bench/mesh.ts test/bench/mesh-backend.ts test/bench/mesh-proxy.ts test/bench/mesh-naive.ts
 ln -s "$PWD/node_modules" "$out/node_modules"
 node "$out/test/bench/mesh.js" "$@"

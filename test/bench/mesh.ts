@@ -4,7 +4,8 @@
 // Run through test/bench/mesh.sh (installs wrk and haproxy when missing, compiles, cleans up).
 // Options: --duration SECONDS per run (default 4), --rounds N (default 3; the median run is reported,
 // targets take turns in every round so that load from elsewhere hits them alike),
-// --connections 1,16,64, --targets direct,orch,orch-kernel,haproxy
+// --connections 1,16,64, --targets direct,naive,orch,orch-kernel,haproxy (naive: a plain socket.pipe
+// proxy in its own process, mesh-naive.ts, the floor a userspace proxy has to beat)
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
@@ -128,7 +129,7 @@ async function main(): Promise<void> {
   const seconds = Number(arg('duration', '4'));
   const rounds = Number(arg('rounds', '3'));
   const connectionLevels = arg('connections', '1,16,64').split(',').map(Number);
-  const wanted = new Set(arg('targets', 'direct,orch,orch-kernel,haproxy').split(','));
+  const wanted = new Set(arg('targets', 'direct,naive,orch,orch-kernel,haproxy').split(','));
   const here = __dirname;
   workDir = mkdtempSync(join(tmpdir(), 'orch-bench-mesh-'));
 
@@ -145,6 +146,16 @@ async function main(): Promise<void> {
   const targets: { name: string; url: string }[] = [];
   if (wanted.has('direct')) targets.push({ name: 'direct', url: `http://127.0.0.1:${backendPorts[0]}/` });
 
+  if (wanted.has('naive')) {
+    const address = '127.66.0.4';
+    const port = await freePort(address);
+    await start(
+      process.execPath,
+      [join(here, 'mesh-naive.js'), address, String(port), ...backendList],
+      /ready/,
+    );
+    targets.push({ name: 'naive pipe proxy', url: `http://${address}:${port}/` });
+  }
   if (wanted.has('orch')) {
     const address = '127.66.0.1';
     const port = await freePort(address);
