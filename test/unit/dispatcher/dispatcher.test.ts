@@ -240,6 +240,31 @@ describe('dispatcher', () => {
       }
     });
 
+    it("counts a new leader's grace period from its start, not from the last heartbeat the store holds", async () => {
+      // A node whose last recorded heartbeat is long past: the old leader's, before the change.
+      await store.update((tx) =>
+        tx.nodes.create({
+          meta: { id: 'node-y' },
+          status: { state: 'NODE_STATE_READY', lastHeartbeatMs: 1 },
+        }),
+      );
+      const next = await startTestDispatcher(store, { heartbeatPeriodMs: 60_000 });
+      try {
+        expect(next.dispatcher.stats().watchedNodes).toBeGreaterThanOrEqual(1);
+        for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+        expect(node(store, 'node-y')!.status!.state).toBe('NODE_STATE_READY');
+        // It opens its session with the new leader within the grace period and stays READY.
+        const c = clientAs(next.addr, 'node-y');
+        const s = await openSession(c);
+        calls.push(s.call);
+        expect(s.messages[0]!.nodeId).toBe('node-y');
+        expect(node(store, 'node-y')!.status!.state).toBe('NODE_STATE_READY');
+        c.close();
+      } finally {
+        next.kill();
+      }
+    });
+
     it('takes the period from the cluster object when it sets one', async () => {
       await store.update((tx) =>
         tx.clusters.create({ spec: { name: 'default', dispatcher: { heartbeatPeriodMs: 2_500 } } }),
