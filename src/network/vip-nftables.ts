@@ -131,13 +131,11 @@ export class VipNftables {
 
   /**
    * Replaces the table with exactly these routes. The first call also clears what a previous run
-   * of this node left (a SIGKILLed daemon cannot delete its table); with no route ever, no table.
+   * of this node left (a SIGKILLed daemon cannot delete its table); with no route, no table, so a
+   * node whose last VIP went away leaves nothing in the kernel even if it is killed later.
    */
   apply(routes: readonly VipRoute[]): Promise<void> {
-    const script =
-      routes.length === 0 && (this.applied === undefined || this.applied === EMPTY)
-        ? EMPTY
-        : renderVipRuleset(this.table, routes);
+    const script = routes.length === 0 ? EMPTY : renderVipRuleset(this.table, routes);
     const next = this.queue.then(async () => {
       if (this.closed || script === this.applied) return;
       if (script === EMPTY) {

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControlApiClient } from '../../src/cli/control-client';
-import { removeNodeContainers } from './support/docker-cli';
+import { removeNodeContainers, removeNodeNetworking } from './support/docker-cli';
 import { ProcessGroup, type TrackedProcess } from './support/processes';
 import { TempDirs } from './support/temp-dirs';
 import { waitUntil } from './support/wait';
@@ -231,8 +231,8 @@ export class OrchCluster {
   }
 
   /**
-   * Kills every daemon this cluster started (by PID), removes the containers of its nodes (Docker
-   * executor) and its directories.
+   * Kills every daemon this cluster started (by PID), removes the containers, engine networks and
+   * nftables VIP tables of its nodes (Docker executor) and its directories.
    */
   async close(): Promise<void> {
     for (const pid of this.pids) {
@@ -246,8 +246,11 @@ export class OrchCluster {
     if (this.executor === 'docker') {
       try {
         await this.removeContainers();
+        await removeNodeNetworking(this.nodeIds.values());
       } catch (err) {
-        process.stderr.write(`cluster harness: removing containers failed: ${(err as Error).message}\n`);
+        process.stderr.write(
+          `cluster harness: removing containers or networks failed: ${(err as Error).message}\n`,
+        );
       }
     }
     // Give the kernel a moment to release the daemons' files before removing the directories.

@@ -2,6 +2,7 @@
 // the containers orch runs, e.g. `docker ps --filter label=orch.service.id=…` or `docker rm -f`.
 // Only ever aimed at containers the test's own nodes labelled.
 import { execFile } from 'node:child_process';
+import { vipTableName } from '../../../src/network/vip-nftables';
 
 export interface DockerResult {
   code: number;
@@ -43,4 +44,20 @@ export async function removeNodeContainers(nodeIds: Iterable<string>): Promise<n
     removed += ids.length;
   }
   return removed;
+}
+
+/**
+ * Removes what killed nodes leave outside their data dirs besides containers: their engine networks
+ * (labelled `orch.node.id=<id>`) and their nftables VIP table (a SIGKILLed daemon cannot delete it).
+ */
+export async function removeNodeNetworking(nodeIds: Iterable<string>): Promise<void> {
+  for (const nodeId of nodeIds) {
+    const networks = (await dockerOk(['network', 'ls', '-q', '--filter', `label=orch.node.id=${nodeId}`]))
+      .split('\n')
+      .filter((line) => line.trim() !== '');
+    if (networks.length > 0) await docker(['network', 'rm', ...networks]);
+    await new Promise((resolve) =>
+      execFile('nft', ['delete', 'table', 'ip', vipTableName(nodeId)], () => resolve(undefined)),
+    );
+  }
 }
