@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { createLogger } from '../common/logger';
 import { dataDirLayout } from '../node/data-dir';
 import { NodeDaemon } from '../node/node-daemon';
+import { DaemonAlreadyRunningError, processAlive, readPid } from '../node/node-pid-file';
 import { readNodeState, writeNodeState } from '../node/node-state';
 import { withUserErrors } from './cluster/cluster-errors';
 import {
@@ -39,14 +40,24 @@ export async function runDaemonInForeground(
   }
 }
 
-/** Keeps the settings flags given to `orch daemon` in the node state (nothing to do without a node). */
-async function applySettingsFlags(dataDir: string, options: DaemonSettingsOptions): Promise<void> {
+/**
+ * Keeps the settings flags given to `orch daemon` in the node state (nothing to do without a node).
+ * A start that will be refused because a daemon already runs on the data dir changes nothing.
+ */
+export async function applySettingsFlags(dataDir: string, options: DaemonSettingsOptions): Promise<void> {
   const given = Object.values(options).some((v) => v !== undefined);
   if (!given) return;
-  const file = dataDirLayout(dataDir).nodeStateFile;
-  const state = await readNodeState(file);
+  const layout = dataDirLayout(dataDir);
+  const running = await readPid(layout.pidFile);
+  if (running !== undefined && running !== process.pid && processAlive(running)) {
+    throw new DaemonAlreadyRunningError(running, layout.root);
+  }
+  const state = await readNodeState(layout.nodeStateFile);
   if (!state) return; // NodeDaemon.start says what is wrong
-  await writeNodeState(file, { ...state, settings: daemonSettingsFrom(options, state.settings) });
+  await writeNodeState(layout.nodeStateFile, {
+    ...state,
+    settings: daemonSettingsFrom(options, state.settings),
+  });
 }
 
 export function registerDaemonCommand(program: Command): void {

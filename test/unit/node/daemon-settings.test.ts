@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -127,5 +127,36 @@ describe('orch daemon settings flags', () => {
       meshAddr: '127.0.0.10',
       hostname: 'worker-9',
     });
+  });
+
+  it('changes nothing when a daemon already runs on the data dir', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orch-settings-'));
+    dirs.push(dir);
+    const layout = dataDirLayout(dir);
+    const settings = { executor: 'docker' as const, meshAddr: '127.0.0.9' };
+    await writeNodeState(layout.nodeStateFile, {
+      version: 1,
+      nodeId: 'n1',
+      clusterId: 'c1',
+      role: 'worker',
+      listenAddr: '127.0.0.9:4242',
+      advertiseAddr: '127.0.0.9:4242',
+      managers: ['127.0.0.2:4242'],
+      initializedCluster: false,
+      availability: 'active',
+      raft: { tickMs: 100, electionTicks: 10, heartbeatTicks: 1 },
+      settings,
+    });
+    // The parent of this test process stands for the running daemon: alive, and not this process.
+    writeFileSync(layout.pidFile, `${process.ppid}\n`);
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    let code: number;
+    try {
+      code = await runCli(['node', 'orch', 'daemon', '--data-dir', dir, '--mesh-addr', '127.0.0.10']);
+    } finally {
+      stderr.mockRestore();
+    }
+    expect(code).toBe(1);
+    expect((await readNodeState(layout.nodeStateFile))?.settings).toEqual(settings);
   });
 });
