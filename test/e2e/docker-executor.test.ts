@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,15 @@ import {
 import { runTaskStep, type TaskStepResult } from '../../src/agent/executor/task-step';
 import type { TaskStatus__Output } from '../../src/api/gen/types/orch/objects/TaskStatus';
 import type { TaskState } from '../../src/common/task-state';
+import { waitUntil } from '../integration/support/wait';
 import { describeDocker, TEST_IMAGE, uniqueId } from '../support/docker';
+
+/** Whether the container's script has set its trap (it touches /tmp/trapped right after). */
+function trapSet(containerId: string): Promise<boolean> {
+  return new Promise((resolve) =>
+    execFile('docker', ['exec', containerId, 'test', '-e', '/tmp/trapped'], (err) => resolve(!err)),
+  );
+}
 
 describeDocker('docker executor against the real engine', () => {
   const engine = new DockerEngine();
@@ -142,7 +151,9 @@ describeDocker('docker executor against the real engine', () => {
   });
 
   it('shuts down with the stop signal, and kills what ignores it after the grace period', async () => {
-    const loop = 'while true; do sleep 0.1; done';
+    // Each script says when its trap is set: a signal sent before that would meet PID 1's default
+    // (ignore), and the container would be killed after the grace period whatever the executor did.
+    const loop = 'touch /tmp/trapped; while true; do sleep 0.1; done';
     const onTerm = makeTask({ args: ['sh', '-c', `trap "exit 0" TERM; ${loop}`] });
     const customSignal = makeTask({
       args: ['sh', '-c', `trap "exit 0" USR1; ${loop}`],
@@ -154,6 +165,7 @@ describeDocker('docker executor against the real engine', () => {
       tasks.map(async (task) => {
         const controller = executor.controller(task);
         await stepUntil(task, controller, 'TASK_STATE_RUNNING');
+        await waitUntil(() => trapSet(task.status.containerId), { what: `the trap of ${task.id} set` });
         task.desiredState = 'TASK_STATE_SHUTDOWN';
         const result = await runTaskStep(task, controller);
         expect(result.status).toMatchObject({ state: 'TASK_STATE_SHUTDOWN', message: 'shutdown' });
