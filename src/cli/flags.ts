@@ -186,3 +186,33 @@ export async function forEachArgument(
     throw new UserError(failures.at(-1)!);
   }
 }
+
+/** The options every `ls` takes, as docker's: `-q`, `-f KEY=VALUE...`, `--format table|json`. */
+export interface ListOptions {
+  quiet?: boolean;
+  filter?: string[];
+  format: string;
+}
+
+/** Adds the `ls` options; `filterHelp` names the filter keys the command accepts. */
+export function addListOptions(
+  command: Command,
+  filterHelp: string,
+  quietHelp = 'only display IDs',
+): Command {
+  return command
+    .option('-q, --quiet', quietHelp)
+    .option('-f, --filter <filter>', `filter output (${filterHelp})`, collect)
+    .option('--format <format>', "'table' or 'json' (one JSON object per line)", 'table');
+}
+
+/** The output format and the filters of an `ls`, each checked (a wrong one names its flag). */
+export function parseListOptions(
+  opts: ListOptions,
+  filterKeys: readonly string[],
+): { format: 'table' | 'json'; filters: Map<string, string[]> } {
+  return {
+    format: parseChoice(opts.format, '--format', ['table', 'json'] as const),
+    filters: parseFilters(opts.filter, filterKeys),
+  };
+}

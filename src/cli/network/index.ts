@@ -6,13 +6,14 @@ import type { Network__Output } from '../../api/gen/types/orch/objects/Network';
 import {
   action,
   addDataDirOption,
+  addListOptions,
   type CliContext,
   collect,
   defaultCliContext,
   forEachArgument,
-  parseChoice,
-  parseFilters,
+  type ListOptions,
   parseLabels,
+  parseListOptions,
   withClient,
 } from '../flags';
 import { formatInspect, formatJsonLines, formatTable, shortId } from '../output';
@@ -59,60 +60,48 @@ export function registerNetworkCommands(program: Command, ctx: CliContext = defa
       ),
     );
 
-  network
-    .command('ls')
-    .alias('list')
-    .description('List networks')
-    .option('-q, --quiet', 'only display network IDs')
-    .option(
-      '-f, --filter <filter>',
-      'filter output (id=PREFIX, name=PREFIX, driver=DRIVER, label=KEY[=VALUE])',
-      collect,
-    )
+  addListOptions(
+    network.command('ls').alias('list').description('List networks'),
+    'id=PREFIX, name=PREFIX, driver=DRIVER, label=KEY[=VALUE]',
+    'only display network IDs',
+  )
     .option('--no-trunc', 'do not truncate the output')
-    .option('--format <format>', "'table' or 'json' (one JSON object per line)", 'table')
     .action(
-      action(
-        async (
-          opts: { quiet?: boolean; filter?: string[]; trunc: boolean; format: string },
-          cmd: Command,
-        ) => {
-          const format = parseChoice(opts.format, '--format', ['table', 'json'] as const);
-          const filters = parseFilters(opts.filter, ['id', 'name', 'driver', 'label']);
-          await withClient(ctx, cmd, async (client) => {
-            const networks = await client.listNetworks({
-              filters: {
-                ids: filters.get('id') ?? [],
-                names: filters.get('name') ?? [],
-                drivers: filters.get('driver') ?? [],
-                labels: parseLabels(filters.get('label'), '--filter label'),
-              },
-            });
-            const id = (n: Network__Output) => (opts.trunc ? shortId(n.meta?.id ?? '') : (n.meta?.id ?? ''));
-            if (opts.quiet) return ctx.out(networks.map((n) => `${id(n)}\n`).join(''));
-            if (format === 'json') {
-              return ctx.out(
-                formatJsonLines(
-                  networks.map((n) => ({
-                    ID: id(n),
-                    Name: n.spec?.name ?? '',
-                    Driver: n.spec?.driver ?? '',
-                    Scope: 'swarm',
-                    Subnet: n.ipam[0]?.subnet ?? '',
-                    Labels: n.spec?.labels ?? {},
-                  })),
-                ),
-              );
-            }
-            ctx.out(
-              formatTable(
-                NETWORK_LS_HEADERS,
-                networks.map((n) => [id(n), n.spec?.name ?? '', n.spec?.driver ?? '', 'swarm']),
+      action(async (opts: ListOptions & { trunc: boolean }, cmd: Command) => {
+        const { format, filters } = parseListOptions(opts, ['id', 'name', 'driver', 'label']);
+        await withClient(ctx, cmd, async (client) => {
+          const networks = await client.listNetworks({
+            filters: {
+              ids: filters.get('id') ?? [],
+              names: filters.get('name') ?? [],
+              drivers: filters.get('driver') ?? [],
+              labels: parseLabels(filters.get('label'), '--filter label'),
+            },
+          });
+          const id = (n: Network__Output) => (opts.trunc ? shortId(n.meta?.id ?? '') : (n.meta?.id ?? ''));
+          if (opts.quiet) return ctx.out(networks.map((n) => `${id(n)}\n`).join(''));
+          if (format === 'json') {
+            return ctx.out(
+              formatJsonLines(
+                networks.map((n) => ({
+                  ID: id(n),
+                  Name: n.spec?.name ?? '',
+                  Driver: n.spec?.driver ?? '',
+                  Scope: 'swarm',
+                  Subnet: n.ipam[0]?.subnet ?? '',
+                  Labels: n.spec?.labels ?? {},
+                })),
               ),
             );
-          });
-        },
-      ),
+          }
+          ctx.out(
+            formatTable(
+              NETWORK_LS_HEADERS,
+              networks.map((n) => [id(n), n.spec?.name ?? '', n.spec?.driver ?? '', 'swarm']),
+            ),
+          );
+        });
+      }),
     );
 
   network

@@ -9,13 +9,16 @@ import type { ControlApiClient } from '../control-client';
 import {
   action,
   addDataDirOption,
+  addListOptions,
   type CliContext,
   collect,
   defaultCliContext,
   forEachArgument,
+  type ListOptions,
   parseChoice,
   parseFilters,
   parseLabels,
+  parseListOptions,
   withClient,
 } from '../flags';
 import { formatInspect, formatJsonLines, formatTable } from '../output';
@@ -28,64 +31,53 @@ const AVAILABILITIES = ['active', 'pause', 'drain'] as const;
 export function registerNodeCommands(program: Command, ctx: CliContext = defaultCliContext()): Command {
   const node = program.command('node').description('Manage the nodes of the cluster');
 
-  node
-    .command('ls')
-    .alias('list')
-    .description('List nodes in the cluster')
-    .option('-q, --quiet', 'only display IDs')
-    .option(
-      '-f, --filter <filter>',
-      'filter output (id=PREFIX, name=HOSTNAME, role=manager|worker, node.label=KEY[=VALUE])',
-      collect,
-    )
-    .option('--format <format>', "'table' or 'json' (one JSON object per line)", 'table')
-    .action(
-      action(async (opts: { quiet?: boolean; filter?: string[]; format: string }, cmd: Command) => {
-        const format = parseChoice(opts.format, '--format', ['table', 'json'] as const);
-        const filters = parseFilters(opts.filter, ['id', 'name', 'role', 'node.label']);
-        await withClient(ctx, cmd, async (client) => {
-          const roles = (filters.get('role') ?? []).map((r) =>
-            parseChoice(r, '--filter role', ['manager', 'worker'] as const) === 'manager'
-              ? ('NODE_ROLE_MANAGER' as const)
-              : ('NODE_ROLE_WORKER' as const),
-          );
-          const nodes = await client.listNodes({
-            filters: {
-              ids: filters.get('id') ?? [],
-              names: filters.get('name') ?? [],
-              roles,
-              labels: parseLabels(filters.get('node.label'), '--filter node.label'),
-            },
-          });
-          if (opts.quiet) return ctx.out(nodes.map((n) => `${n.meta?.id}\n`).join(''));
-          const self = await localNodeId(client);
-          if (format === 'json') {
-            return ctx.out(
-              formatJsonLines(
-                nodes.map((n) => ({
-                  ID: n.meta?.id,
-                  Hostname: n.description?.hostname ?? '',
-                  Status: nodeState(n),
-                  Availability: nodeAvailability(n.spec?.availability),
-                  ManagerStatus: managerStatus(n),
-                  EngineVersion: n.description?.engineVersion ?? '',
-                  Self: n.meta?.id === self,
-                })),
-              ),
-            );
-          }
-          const rows = nodes.map((n) => [
-            n.meta?.id === self ? `${n.meta?.id} *` : (n.meta?.id ?? ''),
-            n.description?.hostname ?? '',
-            nodeState(n),
-            nodeAvailability(n.spec?.availability),
-            managerStatus(n),
-            n.description?.engineVersion ?? '',
-          ]);
-          ctx.out(formatTable(NODE_LS_HEADERS, rows));
+  const nodeLs = node.command('ls').alias('list').description('List nodes in the cluster');
+  addListOptions(nodeLs, 'id=PREFIX, name=HOSTNAME, role=manager|worker, node.label=KEY[=VALUE]').action(
+    action(async (opts: ListOptions, cmd: Command) => {
+      const { format, filters } = parseListOptions(opts, ['id', 'name', 'role', 'node.label']);
+      await withClient(ctx, cmd, async (client) => {
+        const roles = (filters.get('role') ?? []).map((r) =>
+          parseChoice(r, '--filter role', ['manager', 'worker'] as const) === 'manager'
+            ? ('NODE_ROLE_MANAGER' as const)
+            : ('NODE_ROLE_WORKER' as const),
+        );
+        const nodes = await client.listNodes({
+          filters: {
+            ids: filters.get('id') ?? [],
+            names: filters.get('name') ?? [],
+            roles,
+            labels: parseLabels(filters.get('node.label'), '--filter node.label'),
+          },
         });
-      }),
-    );
+        if (opts.quiet) return ctx.out(nodes.map((n) => `${n.meta?.id}\n`).join(''));
+        const self = await localNodeId(client);
+        if (format === 'json') {
+          return ctx.out(
+            formatJsonLines(
+              nodes.map((n) => ({
+                ID: n.meta?.id,
+                Hostname: n.description?.hostname ?? '',
+                Status: nodeState(n),
+                Availability: nodeAvailability(n.spec?.availability),
+                ManagerStatus: managerStatus(n),
+                EngineVersion: n.description?.engineVersion ?? '',
+                Self: n.meta?.id === self,
+              })),
+            ),
+          );
+        }
+        const rows = nodes.map((n) => [
+          n.meta?.id === self ? `${n.meta?.id} *` : (n.meta?.id ?? ''),
+          n.description?.hostname ?? '',
+          nodeState(n),
+          nodeAvailability(n.spec?.availability),
+          managerStatus(n),
+          n.description?.engineVersion ?? '',
+        ]);
+        ctx.out(formatTable(NODE_LS_HEADERS, rows));
+      });
+    }),
+  );
 
   node
     .command('inspect')

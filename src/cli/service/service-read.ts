@@ -13,11 +13,13 @@ import {
 import { serviceEndpoints } from '../../mesh/mesh-endpoints';
 import {
   action,
+  addListOptions,
   type CliContext,
   collect,
-  parseChoice,
+  type ListOptions,
   parseFilters,
   parseLabels,
+  parseListOptions,
   withClient,
 } from '../flags';
 import { formatInspect, formatJsonLines, formatTable, shortId } from '../output';
@@ -32,50 +34,41 @@ const MODE_LABELS: Record<string, string> = {
 };
 
 export function registerServiceReadCommands(service: Command, ctx: CliContext): void {
-  service
-    .command('ls')
-    .alias('list')
-    .description('List services')
-    .option('-q, --quiet', 'only display IDs')
-    .option(
-      '-f, --filter <filter>',
-      'filter output (id=PREFIX, name=PREFIX, label=KEY[=VALUE], mode=MODE)',
-      collect,
-    )
-    .option('--format <format>', "'table' or 'json' (one JSON object per line)", 'table')
-    .action(
-      action(async (opts: { quiet?: boolean; filter?: string[]; format: string }, cmd: Command) => {
-        const format = parseChoice(opts.format, '--format', ['table', 'json'] as const);
-        const filters = parseFilters(opts.filter, ['id', 'name', 'label', 'mode']);
-        await withClient(ctx, cmd, async (client) => {
-          const { services, statuses } = await client.listServices({
-            filters: {
-              ids: filters.get('id') ?? [],
-              names: filters.get('name') ?? [],
-              labels: parseLabels(filters.get('label'), '--filter label'),
-              modes: filters.get('mode') ?? [],
-            },
-          });
-          if (opts.quiet) return ctx.out(services.map((s) => `${s.meta?.id}\n`).join(''));
-          const rows = services.map((s, i) => serviceRow(s, statuses[i]));
-          if (format === 'json') {
-            return ctx.out(
-              formatJsonLines(
-                rows.map(([id, name, mode, replicas, image, ports]) => ({
-                  ID: id,
-                  Name: name,
-                  Mode: mode,
-                  Replicas: replicas,
-                  Image: image,
-                  Ports: ports,
-                })),
-              ),
-            );
-          }
-          ctx.out(formatTable(SERVICE_LS_HEADERS, rows));
+  addListOptions(
+    service.command('ls').alias('list').description('List services'),
+    'id=PREFIX, name=PREFIX, label=KEY[=VALUE], mode=MODE',
+  ).action(
+    action(async (opts: ListOptions, cmd: Command) => {
+      const { format, filters } = parseListOptions(opts, ['id', 'name', 'label', 'mode']);
+      await withClient(ctx, cmd, async (client) => {
+        const { services, statuses } = await client.listServices({
+          filters: {
+            ids: filters.get('id') ?? [],
+            names: filters.get('name') ?? [],
+            labels: parseLabels(filters.get('label'), '--filter label'),
+            modes: filters.get('mode') ?? [],
+          },
         });
-      }),
-    );
+        if (opts.quiet) return ctx.out(services.map((s) => `${s.meta?.id}\n`).join(''));
+        const rows = services.map((s, i) => serviceRow(s, statuses[i]));
+        if (format === 'json') {
+          return ctx.out(
+            formatJsonLines(
+              rows.map(([id, name, mode, replicas, image, ports]) => ({
+                ID: id,
+                Name: name,
+                Mode: mode,
+                Replicas: replicas,
+                Image: image,
+                Ports: ports,
+              })),
+            ),
+          );
+        }
+        ctx.out(formatTable(SERVICE_LS_HEADERS, rows));
+      });
+    }),
+  );
 
   service
     .command('ps')
