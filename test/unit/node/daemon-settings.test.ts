@@ -11,7 +11,24 @@ import {
 } from '../../../src/cli/cluster/flags';
 import { runCli } from '../../../src/cli/program';
 import { dataDirLayout } from '../../../src/node/data-dir';
-import { readNodeState, writeNodeState } from '../../../src/node/node-state';
+import { type DaemonSettings, readNodeState, writeNodeState } from '../../../src/node/node-state';
+
+/** A worker's node.json with the given kept settings. */
+function writeWorkerState(file: string, settings: DaemonSettings): Promise<void> {
+  return writeNodeState(file, {
+    version: 1,
+    nodeId: 'n1',
+    clusterId: 'c1',
+    role: 'worker',
+    listenAddr: '127.0.0.9:4242',
+    advertiseAddr: '127.0.0.9:4242',
+    managers: ['127.0.0.2:4242'],
+    initializedCluster: false,
+    availability: 'active',
+    raft: { tickMs: 100, electionTicks: 10, heartbeatTicks: 1 },
+    settings,
+  });
+}
 
 describe('daemon settings flags (init, join, daemon)', () => {
   it('keeps only what the flags give, over what the node kept', () => {
@@ -86,19 +103,7 @@ describe('orch daemon settings flags', () => {
     const dir = mkdtempSync(join(tmpdir(), 'orch-settings-'));
     dirs.push(dir);
     const layout = dataDirLayout(dir);
-    await writeNodeState(layout.nodeStateFile, {
-      version: 1,
-      nodeId: 'n1',
-      clusterId: 'c1',
-      role: 'worker',
-      listenAddr: '127.0.0.9:4242',
-      advertiseAddr: '127.0.0.9:4242',
-      managers: ['127.0.0.2:4242'],
-      initializedCluster: false,
-      availability: 'active',
-      raft: { tickMs: 100, electionTicks: 10, heartbeatTicks: 1 },
-      settings: { executor: 'docker', metricsAddr: '127.0.0.9:9323' },
-    });
+    await writeWorkerState(layout.nodeStateFile, { executor: 'docker', metricsAddr: '127.0.0.9:9323' });
     const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
     let code: number;
     try {
@@ -134,19 +139,7 @@ describe('orch daemon settings flags', () => {
     dirs.push(dir);
     const layout = dataDirLayout(dir);
     const settings = { executor: 'docker' as const, meshAddr: '127.0.0.9' };
-    await writeNodeState(layout.nodeStateFile, {
-      version: 1,
-      nodeId: 'n1',
-      clusterId: 'c1',
-      role: 'worker',
-      listenAddr: '127.0.0.9:4242',
-      advertiseAddr: '127.0.0.9:4242',
-      managers: ['127.0.0.2:4242'],
-      initializedCluster: false,
-      availability: 'active',
-      raft: { tickMs: 100, electionTicks: 10, heartbeatTicks: 1 },
-      settings,
-    });
+    await writeWorkerState(layout.nodeStateFile, settings);
     // The parent of this test process stands for the running daemon: alive, and not this process.
     writeFileSync(layout.pidFile, `${process.ppid}\n`);
     const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
