@@ -60,7 +60,7 @@ bench-convergence: build image
 	test/bench/convergence.sh
 
 bench-scale: build
-	node -r ./test/bench/hollow-scale-ts-hook.cjs test/bench/hollow-scale.ts
+	node -r ./test/support/ts-hook.cjs test/bench/hollow-scale.ts
 
 # A local cluster (1 manager, 2 workers on 127.0.0.2-4) running a sample service on the real engine.
 demo: build image

@@ -23,7 +23,7 @@ export async function runDaemonInForeground(
   options: { logFile?: string; onStarted?: (daemon: NodeDaemon) => Promise<void> | void } = {},
 ): Promise<void> {
   const logger = createLogger({ destination: options.logFile });
-  const daemon = await NodeDaemon.start({ dataDir, logger });
+  const daemon = await NodeDaemon.start({ dataDir, logger, logFile: options.logFile });
   const stop = (signal: NodeJS.Signals): void => {
     logger.info({ signal }, 'stopping');
     void daemon.close();

@@ -27,13 +27,19 @@ export function formatInfo(info: NodeInfoReport): string {
   }
   lines.push(
     `Executor: ${info.executor}`,
-    `Routing Mesh: ${info.meshAddr || '(off)'} (${info.meshLb}, ${info.meshServices} published services)`,
+    `Routing Mesh: ${info.meshAddr || '(off)'} (${info.meshLb}, ${meshWorkersText(info.meshWorkers)}, ${info.meshServices} published services)`,
     `Metrics: ${info.metricsAddr ? `http://${info.metricsAddr}/metrics` : '(off)'}`,
     `State: ${info.state}`,
     `Data Dir: ${info.dataDir}`,
     `PID: ${info.pid}`,
   );
   return `${lines.join('\n')}\n`;
+}
+
+/** `2 mesh workers`, or `in the daemon` when the daemon serves the ports itself. */
+function meshWorkersText(workers: number): string {
+  if (workers === 0) return 'TCP in the daemon';
+  return `${workers} mesh worker${workers === 1 ? '' : 's'}`;
 }
 
 async function info(options: { dataDir?: string; format?: string }): Promise<void> {

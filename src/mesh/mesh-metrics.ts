@@ -26,9 +26,23 @@ export interface MeshServiceSource {
 const PORT_LABELS = ['service', 'service_id', 'protocol', 'published_port'] as const;
 type PortLabel = (typeof PORT_LABELS)[number];
 
+/**
+ * Listeners served by other processes (mesh workers): fetched once per scrape, added to the local
+ * ones. `draining` counts the backends still draining there, per service id.
+ */
+export type RemoteMeshSources = () => Promise<{
+  listeners: MeshListenerSource[];
+  draining: ReadonlyMap<string, number>;
+}>;
+
+type Snapshot = Awaited<ReturnType<RemoteMeshSources>>;
+
 export class MeshMetrics {
   private readonly listeners = new Set<MeshListenerSource>();
   private readonly services = new Set<MeshServiceSource>();
+  private remote: RemoteMeshSources | undefined;
+  /** The fetch under way: the metrics of one scrape are collected together and share it. */
+  private remoteFetch: Promise<Snapshot> | undefined;
 
   constructor(registry: Registry, prefix = 'orch_mesh_') {
     const self = this;
@@ -38,9 +52,10 @@ export class MeshMetrics {
         help,
         labelNames: PORT_LABELS,
         registers: [registry],
-        collect() {
+        async collect() {
+          const { listeners } = await self.snapshot();
           this.reset();
-          for (const source of self.listeners) {
+          for (const source of listeners) {
             const value = read(source);
             if (value !== undefined) this.inc(labelsOf(source), value);
           }
@@ -52,9 +67,10 @@ export class MeshMetrics {
         help,
         labelNames: PORT_LABELS,
         registers: [registry],
-        collect() {
+        async collect() {
+          const { listeners } = await self.snapshot();
           this.reset();
-          for (const source of self.listeners) {
+          for (const source of listeners) {
             const value = read(source);
             if (value !== undefined) this.set(labelsOf(source), value);
           }
@@ -116,7 +132,8 @@ export class MeshMetrics {
       help: 'Backends of a service on this node by state (healthy, unhealthy, draining).',
       labelNames: ['service', 'service_id', 'state'],
       registers: [registry],
-      collect() {
+      async collect() {
+        const { draining } = await self.snapshot();
         this.reset();
         for (const source of self.services) {
           const counts = { healthy: 0, unhealthy: 0, draining: 0 };
@@ -125,12 +142,37 @@ export class MeshMetrics {
             else if (b.backend.healthy) counts.healthy++;
             else counts.unhealthy++;
           }
+          // A backend the workers still drain is one backend, however many workers hold it.
+          counts.draining = Math.max(counts.draining, draining.get(source.serviceId) ?? 0);
           for (const [state, value] of Object.entries(counts)) {
             this.set({ service: source.serviceName, service_id: source.serviceId, state }, value);
           }
         }
       },
     });
+  }
+
+  /** Adds the listeners of other processes to every scrape (see RemoteMeshSources). */
+  setRemoteSources(remote: RemoteMeshSources | undefined): void {
+    this.remote = remote;
+    this.remoteFetch = undefined;
+  }
+
+  /** What this process tracks now (a mesh worker reports it to the daemon). */
+  tracked(): { listeners: ReadonlySet<MeshListenerSource>; services: ReadonlySet<MeshServiceSource> } {
+    return { listeners: this.listeners, services: this.services };
+  }
+
+  private async snapshot(): Promise<Snapshot> {
+    const local = [...this.listeners];
+    if (!this.remote) return { listeners: local, draining: new Map() };
+    if (!this.remoteFetch) {
+      this.remoteFetch = this.remote().finally(() => {
+        this.remoteFetch = undefined;
+      });
+    }
+    const remote = await this.remoteFetch;
+    return { listeners: [...local, ...remote.listeners], draining: remote.draining };
   }
 
   trackListener(source: MeshListenerSource): void {

@@ -21,6 +21,10 @@ export interface MeshServiceContext {
   maxConnectAttempts: number;
   udpIdleTimeoutMs: number;
   udpMaxFlows: number;
+  /** False when mesh workers serve the TCP ports: this process binds only UDP ones. */
+  bindTcp: boolean;
+  /** Bind exclusively (false in a mesh worker: the daemon shares the listening sockets). */
+  exclusive: boolean;
   /** A listener being retired still holds `protocol/port`: close it now so the port can be reused. */
   reclaimPort(key: string): Promise<void>;
   /** Hands over a listener that must keep serving its open connections for `drainMs`. */
@@ -194,9 +198,11 @@ export class MeshService {
 
   private async bind(key: string, entry: PortEntry): Promise<void> {
     const { context } = this;
-    await context.reclaimPort(key);
     const port = entry.route.port;
+    if (port.protocol === 'tcp' && !context.bindTcp) return;
+    await context.reclaimPort(key);
     const options = {
+      exclusive: context.exclusive,
       address: context.meshAddress,
       port: port.publishedPort,
       route: entry.route,

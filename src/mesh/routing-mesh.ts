@@ -11,6 +11,7 @@ import type { MeshListenerSource, MeshMetrics } from './mesh-metrics';
 import { type Listener, type MeshListenerStatus, MeshService } from './mesh-service';
 import type { MeshBackend, MeshServiceSpec } from './mesh-types';
 import { type NormalizedServiceSpec, normalizeBackends, normalizeServiceSpec } from './mesh-validate';
+import type { MeshWorkers } from './mesh-workers';
 import type { FastPathRoute, MeshFastPath } from './nft-fast-path';
 import { fastPathRoutes } from './nft-fast-path';
 
@@ -34,6 +35,16 @@ export interface RoutingMeshOptions {
    * connections at the end of the drain period.
    */
   fastPath?: MeshFastPath;
+  /**
+   * Serve TCP ports in these worker processes instead of this one (`--mesh-workers`); this mesh
+   * keeps UDP, the fast path, validation and the metrics. See mesh-workers.ts.
+   */
+  workers?: MeshWorkers;
+  /**
+   * Listen on sockets shared with other processes (in a mesh worker, whose node:cluster primary
+   * binds each port once) instead of binding exclusively.
+   */
+  sharedListeners?: boolean;
 }
 
 export interface MeshServiceStatus {
@@ -60,11 +71,15 @@ export class RoutingMesh {
   private closed = false;
   /** What the kernel was last told; undefined until the first sync creates the table. */
   private fastPathRoutes: FastPathRoute[] | undefined;
+  /** With workers: their TCP listeners' statuses, per service. */
+  private readonly workerListeners = new Map<string, MeshListenerStatus[]>();
 
   constructor(options: RoutingMeshOptions) {
     this.options = options;
     this.meshAddress = options.meshAddress;
     this.logger = options.logger.child({ module: 'mesh', meshAddress: options.meshAddress });
+    const workers = options.workers;
+    if (workers) options.metrics?.setRemoteSources(() => workers.metricsSources());
   }
 
   /**
@@ -101,7 +116,16 @@ export class RoutingMesh {
         this.pendingBackends.delete(serviceId);
         if (pending) service.setBackends(pending); // nothing was routed before: nothing to drain
       }
-      const listeners = await service.apply(normalized);
+      let listeners = await service.apply(normalized);
+      const workers = this.options.workers;
+      if (workers) {
+        const tcpPorts = normalized.ports.filter((p) => p.protocol === 'tcp');
+        this.workerListeners.set(
+          serviceId,
+          await workers.setService(serviceId, { ...normalized, ports: tcpPorts }),
+        );
+        listeners = this.withWorkerListeners(serviceId, listeners);
+      }
       await this.syncFastPath();
       return { serviceId, name: normalized.name, listeners };
     });
@@ -122,14 +146,15 @@ export class RoutingMesh {
       return Promise.reject(err);
     }
     if (this.closed) return Promise.reject(new MeshClosedError());
+    const forwarded = this.options.workers?.setBackends(serviceId, normalized);
     const service = this.services.get(serviceId);
     if (!service) {
       this.pendingBackends.set(serviceId, normalized);
-      return Promise.resolve();
+      return Promise.resolve(forwarded);
     }
     const removed = service.setBackends(normalized);
     this.options.fastPath?.drain(removed, service.spec.drainMs);
-    return this.serialize(() => this.syncFastPath());
+    return Promise.all([forwarded, this.serialize(() => this.syncFastPath())]).then(() => {});
   }
 
   /** Stops every listener of the service now; its open connections drain for its drain period. */
@@ -141,6 +166,8 @@ export class RoutingMesh {
       this.services.delete(serviceId);
       const removed = service.remove();
       this.options.fastPath?.drain(removed, service.spec.drainMs);
+      this.workerListeners.delete(serviceId);
+      await this.options.workers?.removeService(serviceId);
       await this.syncFastPath();
       this.logger.info({ serviceId, service: service.spec.name }, 'service removed from the mesh');
     });
@@ -148,7 +175,13 @@ export class RoutingMesh {
 
   status(serviceId: string): MeshServiceStatus | undefined {
     const service = this.services.get(serviceId);
-    return service && { serviceId, name: service.spec.name, listeners: service.status() };
+    return (
+      service && {
+        serviceId,
+        name: service.spec.name,
+        listeners: this.withWorkerListeners(serviceId, service.status()),
+      }
+    );
   }
 
   /** Every listener still open, retiring ones included (for tests and diagnostics). */
@@ -168,7 +201,17 @@ export class RoutingMesh {
     this.pendingBackends.clear();
     for (const key of [...this.retired.keys()]) closing.push(this.reclaimPort(key));
     await Promise.all(closing);
+    await this.options.workers?.close();
     if (this.options.fastPath) await this.options.fastPath.close();
+  }
+
+  /** With workers, the TCP entries of `local` (never bound here) are the workers' listeners. */
+  private withWorkerListeners(serviceId: string, local: MeshListenerStatus[]): MeshListenerStatus[] {
+    if (!this.options.workers) return local;
+    const remote = this.workerListeners.get(serviceId) ?? [];
+    return local.map((l) =>
+      l.protocol === 'tcp' ? (remote.find((r) => r.publishedPort === l.publishedPort) ?? l) : l,
+    );
   }
 
   private serialize<T>(op: () => Promise<T>): Promise<T> {
@@ -191,6 +234,8 @@ export class RoutingMesh {
       maxConnectAttempts: o.maxConnectAttempts ?? 3,
       udpIdleTimeoutMs: o.udpIdleTimeoutMs ?? 30_000,
       udpMaxFlows: o.udpMaxFlows ?? 4_096,
+      bindTcp: o.workers === undefined,
+      exclusive: !o.sharedListeners,
       reclaimPort: (key: string) => this.reclaimPort(key),
       retire: (key: string, listener: Listener, drainMs: number, source: MeshListenerSource) =>
         this.retire(key, listener, drainMs, source),

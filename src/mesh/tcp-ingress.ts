@@ -15,6 +15,8 @@ export interface TcpIngressOptions {
   port: number;
   route: IngressRoute;
   logger: Logger;
+  /** Bind the port for this process alone (false: a socket shared by mesh workers). */
+  exclusive: boolean;
   /** An upstream that has not accepted within this time counts as failed. */
   connectTimeoutMs: number;
   /** At most this many backends are tried per client connection. */
@@ -38,6 +40,16 @@ class ConnectTimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
 }
 
+/**
+ * Upstream reads land in one buffer shared by every relay of the process (net.connect's `onread`)
+ * instead of a fresh allocation per read. Reads are handled one at a time on the event loop, so
+ * the buffer is free again once the client socket took the bytes; a write the kernel did not take
+ * at once keeps referring to them, and the reads after it go to a new buffer.
+ */
+const READ_BUFFER_BYTES = 64 * 1024;
+let sharedReadBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+const readBuffer = (): Buffer => sharedReadBuffer;
+
 function destroyOrReset(socket: net.Socket): void {
   if (socket.destroyed) return;
   // A reset tells the peer the other side failed, instead of a clean end it could mistake for EOF.
@@ -51,6 +63,11 @@ class TcpRelay implements MeshConnection {
   backend: PooledBackend | undefined;
   private readonly tried = new Set<PooledBackend>();
   private finished = false;
+  private answered = false;
+  private readonly upstreamRead = {
+    buffer: readBuffer,
+    callback: (n: number, buffer: Buffer): boolean => this.fromUpstream(buffer.subarray(0, n)),
+  };
 
   constructor(
     private readonly ingress: TcpIngress,
@@ -100,7 +117,13 @@ class TcpRelay implements MeshConnection {
     if (this.tried.size > 0) stats.connectRetriesTotal++;
     this.tried.add(backend);
     const { address, port } = route.endpointOf(backend);
-    const upstream = net.connect({ host: address, port, noDelay: true, allowHalfOpen: true });
+    const upstream = net.connect({
+      host: address,
+      port,
+      noDelay: true,
+      allowHalfOpen: true,
+      onread: this.upstreamRead,
+    });
     this.upstream = upstream;
     upstream.setTimeout(this.ingress.connectTimeoutMs);
     const onTimeout = (): void => {
@@ -170,10 +193,6 @@ class TcpRelay implements MeshConnection {
         'backend closed a connection without answering; passing it over for a while',
       );
     };
-    upstream.once('data', () => {
-      judged = true;
-      pool.reportSuccess(backend);
-    });
     upstream.once('end', judge);
     upstream.on('error', (err) => {
       this.ingress.logger.debug({ err, task: backend.taskId }, 'backend connection error');
@@ -182,8 +201,21 @@ class TcpRelay implements MeshConnection {
     });
     upstream.on('close', () => this.maybeFinish());
     relay(client, upstream);
-    relay(upstream, client);
+    relay(upstream, client, false); // the upstream's bytes come through fromUpstream
     client.resume();
+  }
+
+  /** One read of the upstream, in the shared buffer; false pauses the upstream until the client drains. */
+  private fromUpstream(chunk: Buffer): boolean {
+    const client = this.client;
+    if (!this.answered) {
+      this.answered = true;
+      if (this.backend) this.ingress.route.pool.reportSuccess(this.backend);
+    }
+    if (client.destroyed) return false;
+    const flowing = client.write(chunk);
+    if (client.writableLength > 0) sharedReadBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+    return flowing;
   }
 
   private maybeFinish(): void {
@@ -202,12 +234,15 @@ class TcpRelay implements MeshConnection {
 /**
  * Forwards `from`'s bytes to `to` with backpressure: when `to` buffers past its high-water mark,
  * `from` stops reading until `to` drains. `from`'s end becomes `to`'s end (half-close); a
- * socket whose writer is gone is closed by its own peer's FIN.
+ * socket whose writer is gone is closed by its own peer's FIN. Without `forwardData`, `from`'s
+ * bytes are written by its own `onread` callback, which pauses it by returning false.
  */
-function relay(from: net.Socket, to: net.Socket): void {
-  from.on('data', (chunk: Buffer) => {
-    if (!to.write(chunk)) from.pause();
-  });
+function relay(from: net.Socket, to: net.Socket, forwardData = true): void {
+  if (forwardData) {
+    from.on('data', (chunk: Buffer) => {
+      if (!to.write(chunk)) from.pause();
+    });
+  }
   to.on('drain', () => from.resume());
   from.on('end', () => {
     if (!to.destroyed) to.end();
@@ -269,7 +304,7 @@ export class TcpIngress {
         reject(new MeshListenError('tcp', address, port, err.code, { cause: err }));
       };
       this.server.once('error', onError);
-      this.server.listen({ host: address, port, exclusive: true }, () => {
+      this.server.listen({ host: address, port, exclusive: this.options.exclusive }, () => {
         this.server.removeListener('error', onError);
         // After listening, errors are accept failures (e.g. EMFILE): the server keeps going.
         this.server.on('error', (err) => this.logger.warn({ err }, 'tcp ingress accept error'));

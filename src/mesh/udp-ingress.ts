@@ -16,6 +16,8 @@ export interface UdpIngressOptions {
   port: number;
   route: IngressRoute;
   logger: Logger;
+  /** Bind the port for this process alone (false: a socket shared by mesh workers). */
+  exclusive: boolean;
   /** A flow with no datagram either way for this long is closed. */
   idleTimeoutMs: number;
   /** At most this many flows at once on this port. */
@@ -160,7 +162,7 @@ export class UdpIngress {
         reject(new MeshListenError('udp', address, port, err.code, { cause: err }));
       };
       this.socket.once('error', onError);
-      this.socket.bind({ address, port, exclusive: true }, () => {
+      this.socket.bind({ address, port, exclusive: this.options.exclusive }, () => {
         this.socket.removeListener('error', onError);
         this.socket.on('error', (err) => this.logger.warn({ err }, 'udp ingress socket error'));
         this.bound = true;

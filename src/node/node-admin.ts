@@ -50,6 +50,8 @@ export interface NodeInfoReport extends NodeStatusReport {
   metricsAddr: string;
   /** Published services the node's mesh serves now. */
   meshServices: number;
+  /** Processes serving the mesh's TCP ports (`--mesh-workers`); 0: the daemon itself. */
+  meshWorkers: number;
   /** Present on managers. */
   cluster?: {
     leaderAddr: string;
@@ -150,6 +152,7 @@ function infoToWire(report: NodeInfoReport): NodeInfo {
     meshLb: report.meshLb,
     metricsAddr: report.metricsAddr,
     meshServices: report.meshServices,
+    meshWorkers: report.meshWorkers,
   };
 }
 
@@ -164,6 +167,7 @@ function infoFromWire(info: NodeInfo__Output): NodeInfoReport {
     meshLb: info.meshLb,
     metricsAddr: info.metricsAddr,
     meshServices: info.meshServices,
+    meshWorkers: info.meshWorkers,
   };
   if (info.cluster) {
     const { leaderAddr, managers, reachableManagers, nodes, tasks, raftTerm } = info.cluster;

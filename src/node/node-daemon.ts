@@ -26,6 +26,7 @@ import {
 } from '../manager/ca';
 import { Manager } from '../manager/manager';
 import { hostOf } from '../mesh/mesh-endpoints';
+import { autoMeshWorkers } from '../mesh/mesh-workers';
 import { StoreEndpointSource } from '../mesh/store-endpoint-source';
 import { NetworkedExecutor } from '../network';
 import { type DataDirLayout, dataDirLayout } from './data-dir';
@@ -68,6 +69,8 @@ import {
 export interface NodeDaemonOptions {
   dataDir: string;
   logger: Logger;
+  /** The file the logger writes to, if any (mesh worker processes log there too). */
+  logFile?: string;
 }
 
 const MANAGER_LIST_REFRESH_MS = 5000;
@@ -103,6 +106,7 @@ export class NodeDaemon {
     private readonly certificates: NodeCertificateProvider,
     private readonly server: NodeServer,
     private readonly logger: Logger,
+    private readonly logFile: string | undefined,
   ) {
     this.localServer = new NodeServer(logger);
   }
@@ -126,7 +130,7 @@ export class NodeDaemon {
     const logger = options.logger.child({ node: state.nodeId });
     const certificates = new NodeCertificateProvider(material);
     const server = new NodeServer(logger);
-    const daemon = new NodeDaemon(layout, state, certificates, server, logger);
+    const daemon = new NodeDaemon(layout, state, certificates, server, logger, options.logFile);
     try {
       await daemon.startServing();
       await daemon.startAdminSocket();
@@ -187,6 +191,11 @@ export class NodeDaemon {
       meshAddress: this.meshAddress,
       lb: settings.meshLb ?? 'round-robin',
       fastPath: settings.meshFastPath ?? false,
+      workers:
+        settings.meshWorkers === undefined || settings.meshWorkers === 'auto'
+          ? autoMeshWorkers()
+          : settings.meshWorkers,
+      logFile: this.logFile,
       registry: this.registry,
       logger: this.logger,
     });
@@ -497,6 +506,7 @@ export class NodeDaemon {
       meshLb: this.state.settings?.meshLb ?? 'round-robin',
       metricsAddr: this.metricsServer?.address ?? '',
       meshServices: this.nodeMesh?.status().length ?? 0,
+      meshWorkers: this.nodeMesh?.workerCount ?? 0,
     };
     const manager = this.manager;
     if (manager) {

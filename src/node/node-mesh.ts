@@ -3,7 +3,8 @@
 // stream while it is a worker (useTable switches on a role change). Every table change becomes
 // setService/setBackends/removeService calls, which the mesh applies in call order; a call the mesh
 // refuses (e.g. a port another service still holds while ports move between services) is retried
-// after the rest of the change. Its metrics go into the registry it is given.
+// after the rest of the change. Its metrics go into the registry it is given. With --mesh-workers,
+// worker processes serve the TCP ports (src/mesh/mesh-workers.ts).
 import { createServer } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -11,6 +12,7 @@ import type { EndpointChange, EndpointSubscription, EndpointTable } from '../mes
 import { meshBackendsOf, meshServiceSpecOf, type ServiceEndpoints } from '../mesh/mesh-endpoints';
 import { createMeshMetrics } from '../mesh/mesh-metrics';
 import type { LoadBalancing } from '../mesh/mesh-types';
+import { MeshWorkers } from '../mesh/mesh-workers';
 import { NftablesFastPath } from '../mesh/nft-fast-path';
 import { type MeshServiceStatus, RoutingMesh } from '../mesh/routing-mesh';
 
@@ -21,6 +23,10 @@ export interface NodeMeshOptions {
   lb: LoadBalancing;
   /** Mirror round-robin services into nftables (`--mesh-fast-path`), when root and nft allow. */
   fastPath: boolean;
+  /** Processes serving the TCP ports (`--mesh-workers`); 0: this process. */
+  workers: number;
+  /** The daemon's log file, where the mesh workers log too (default: stderr). */
+  logFile?: string;
   registry?: Registry;
   logger: Logger;
 }
@@ -50,6 +56,8 @@ export class NodeMesh {
   readonly mesh: RoutingMesh;
   private readonly logger: Logger;
   private readonly lb: LoadBalancing;
+  /** Processes serving the TCP ports; 0: this one. */
+  readonly workerCount: number;
   /** What the mesh was last told, per service. */
   private readonly applied = new Map<string, ServiceEndpoints>();
   private subscription: EndpointSubscription | undefined;
@@ -59,6 +67,7 @@ export class NodeMesh {
   private constructor(mesh: RoutingMesh, options: NodeMeshOptions) {
     this.mesh = mesh;
     this.lb = options.lb;
+    this.workerCount = options.workers;
     this.logger = options.logger.child({ module: 'node-mesh' });
   }
 
@@ -71,14 +80,34 @@ export class NodeMesh {
           logger: options.logger,
         })
       : undefined;
+    // Forked when the first TCP port is published: a node that publishes nothing runs none.
+    const workers =
+      options.workers > 0
+        ? new MeshWorkers({
+            count: options.workers,
+            config: {
+              meshAddress: options.meshAddress,
+              logLevel: options.logger.level,
+              logFile: options.logFile,
+              nodeId: options.nodeId,
+            },
+            logger: options.logger,
+          })
+        : undefined;
     const mesh = new RoutingMesh({
       meshAddress: options.meshAddress,
       logger: options.logger,
       metrics: options.registry ? createMeshMetrics(options.registry) : undefined,
       fastPath,
+      workers,
     });
     options.logger.info(
-      { meshAddress: options.meshAddress, lb: options.lb, fastPath: fastPath !== undefined },
+      {
+        meshAddress: options.meshAddress,
+        lb: options.lb,
+        fastPath: fastPath !== undefined,
+        workers: options.workers,
+      },
       'routing mesh started',
     );
     return new NodeMesh(mesh, options);

@@ -21,6 +21,8 @@ export interface DaemonSettings {
   meshLb?: MeshLoadBalancing;
   /** Mirror round-robin services into nftables when root and nft allow; default off. */
   meshFastPath?: boolean;
+  /** Processes serving the mesh's TCP ports (0: the daemon itself); default 'auto', one per core. */
+  meshWorkers?: number | 'auto';
   /** host:port of the Prometheus endpoint (/metrics); absent: none. */
   metricsAddr?: string;
   /**

@@ -27,7 +27,7 @@ import type {
 /** The orch binary: dist/ of this checkout, or BENCH_ORCH_BIN (e.g. an experimental build elsewhere). */
 export const ORCH_BIN = process.env.BENCH_ORCH_BIN ?? join(__dirname, '../../dist/cmd/orch.js');
 const WORKERS_SCRIPT = join(__dirname, 'hollow-scale-workers.ts');
-const TS_HOOK = join(__dirname, 'hollow-scale-ts-hook.cjs');
+const TS_HOOK = join(__dirname, '..', 'support', 'ts-hook.cjs');
 const RUNNING = 'TASK_STATE_RUNNING';
 
 export interface HollowScaleClusterOptions {

@@ -1,6 +1,6 @@
 // Scale benchmark (issue #6): 3 real managers + 1,000 hollow workers, 50,000 tasks.
 //
-//   make build && node -r ./test/bench/hollow-scale-ts-hook.cjs test/bench/hollow-scale.ts
+//   make build && node -r ./test/support/ts-hook.cjs test/bench/hollow-scale.ts
 //
 // Environment (defaults in brackets): BENCH_MANAGERS [3], BENCH_NODES [1000], BENCH_SERVICES [50],
 // BENCH_TASKS [50000] (spread evenly over the services), BENCH_KILL [100], BENCH_HEARTBEAT

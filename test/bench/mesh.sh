@@ -19,6 +19,7 @@ out=$(mktemp -d /tmp/orch-bench-mesh-build.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 node_modules/.bin/tsc --ignoreConfig --outDir "$out" --rootDir . --module nodenext --moduleResolution nodenext \
   --target es2022 --strict --skipLibCheck --esModuleInterop --types node \
-  test/bench/mesh.ts test/bench/mesh-backend.ts test/bench/mesh-proxy.ts test/bench/mesh-naive.ts
+  test/bench/mesh.ts test/bench/mesh-backend.ts test/bench/mesh-proxy.ts test/bench/mesh-naive.ts \
+  src/mesh/mesh-worker-main.ts
 ln -s "$PWD/node_modules" "$out/node_modules"
 node "$out/test/bench/mesh.js" "$@"

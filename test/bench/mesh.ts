@@ -156,15 +156,19 @@ async function main(): Promise<void> {
     );
     targets.push({ name: 'naive pipe proxy', url: `http://${address}:${port}/` });
   }
-  if (wanted.has('orch')) {
-    const address = '127.66.0.1';
-    const port = await freePort(address);
+  const orchTargets = [
+    { key: 'orch', name: 'orch mesh (userspace)', address: '127.66.0.1', workers: 'auto' },
+    { key: 'orch-1', name: 'orch mesh (1 process)', address: '127.66.0.5', workers: '0' },
+  ];
+  for (const t of orchTargets) {
+    if (!wanted.has(t.key)) continue;
+    const port = await freePort(t.address);
     await start(
       process.execPath,
-      [join(here, 'mesh-proxy.js'), 'userspace', address, String(port), ...backendList],
+      [join(here, 'mesh-proxy.js'), 'userspace', t.address, String(port), t.workers, ...backendList],
       /ready/,
     );
-    targets.push({ name: 'orch mesh (userspace)', url: `http://${address}:${port}/` });
+    targets.push({ name: t.name, url: `http://${t.address}:${port}/` });
   }
   if (wanted.has('orch-kernel')) {
     if (process.getuid?.() === 0) {
@@ -172,7 +176,7 @@ async function main(): Promise<void> {
       const port = await freePort(address);
       await start(
         process.execPath,
-        [join(here, 'mesh-proxy.js'), 'kernel', address, String(port), ...backendList],
+        [join(here, 'mesh-proxy.js'), 'kernel', address, String(port), '0', ...backendList],
         /ready/,
       );
       targets.push({ name: 'orch mesh (nftables)', url: `http://${address}:${port}/` });

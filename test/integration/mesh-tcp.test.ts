@@ -17,11 +17,13 @@ import {
   freePort,
   type HttpBackend,
   httpGet,
+  httpGets,
   keepAliveRequest,
+  meshMetric,
   meshTestAddress,
   rawConnect,
   readBytes,
-  startHttpBackend,
+  startHttpBackends,
   startTcpBackend,
   type TcpBackend,
   waitFor,
@@ -51,14 +53,8 @@ describe('routing mesh (TCP)', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function httpBackends(n: number): Promise<HttpBackend[]> {
-    const backends: HttpBackend[] = [];
-    for (let i = 0; i < n; i++) {
-      const b = await startHttpBackend(BACKEND_HOST, `b${i}`);
-      cleanups.push(() => b.close());
-      backends.push(b);
-    }
-    return backends;
+  function httpBackends(n: number): Promise<HttpBackend[]> {
+    return startHttpBackends(BACKEND_HOST, n, cleanups);
   }
 
   async function tcpBackend(onSocket: (s: net.Socket) => void): Promise<TcpBackend> {
@@ -84,15 +80,12 @@ describe('routing mesh (TCP)', () => {
     }));
   }
 
-  async function requests(n: number): Promise<string[]> {
-    const bodies: string[] = [];
-    for (let i = 0; i < n; i++) bodies.push(await httpGet(MESH, published));
-    return bodies;
+  function requests(n: number): Promise<string[]> {
+    return httpGets(MESH, published, n);
   }
 
-  async function metric(name: string): Promise<number> {
-    const found = (await registry.getSingleMetric(`orch_mesh_${name}`)?.get())?.values ?? [];
-    return found.reduce((sum, v) => sum + v.value, 0);
+  function metric(name: string): Promise<number> {
+    return meshMetric(registry, name);
   }
 
   it('spreads 30 requests over 3 backends evenly with round-robin', async () => {

@@ -99,11 +99,15 @@ export interface DaemonSettingsOptions {
   meshAddr?: string;
   meshLb?: string;
   meshFastPath?: boolean;
+  meshWorkers?: string;
   metricsAddr?: string;
   hostname?: string;
 }
 
-/** Adds --executor, --mesh-addr, --mesh-lb, --mesh-fast-path, --metrics-addr and --hostname. */
+/**
+ * Adds --executor, --mesh-addr, --mesh-lb, --mesh-fast-path, --mesh-workers, --metrics-addr and
+ * --hostname.
+ */
 export function addDaemonSettingsOptions(command: Command): Command {
   return command
     .option('--executor <kind>', 'what runs the tasks: docker (the real engine) or hollow (simulated)')
@@ -113,6 +117,10 @@ export function addDaemonSettingsOptions(command: Command): Command {
     )
     .option('--mesh-lb <mode>', 'routing mesh load balancing: round-robin (default) or least-connections')
     .option('--mesh-fast-path', 'route round-robin services in the kernel (nftables; needs root and nft)')
+    .option(
+      '--mesh-workers <n|auto>',
+      "processes serving the routing mesh's TCP ports: auto (default, one per core), or a number (0: the daemon itself)",
+    )
     .option(
       '--metrics-addr <host:port>',
       'serve Prometheus metrics on http://host:port/metrics (default: off)',
@@ -178,6 +186,21 @@ export function parseMeshLbFlag(value: string): MeshLoadBalancing {
   return value as MeshLoadBalancing;
 }
 
+/** The most --mesh-workers accepts: more processes than this only cost memory. */
+export const MAX_MESH_WORKERS = 64;
+
+/** --mesh-workers: auto, or a whole number 0-64. */
+export function parseMeshWorkersFlag(value: string): number | 'auto' {
+  const text = value.trim();
+  if (text === 'auto') return 'auto';
+  if (!/^\d+$/.test(text) || Number(text) > MAX_MESH_WORKERS) {
+    throw new UserError(
+      `--mesh-workers: ${JSON.stringify(value)} is not auto or a whole number 0-${MAX_MESH_WORKERS}`,
+    );
+  }
+  return Number(text);
+}
+
 /** --metrics-addr: host:port with an explicit port (0: any free port). */
 export function parseMetricsAddrFlag(value: string): string {
   const text = value.trim();
@@ -233,6 +256,7 @@ export function daemonSettingsFrom(
   if (options.meshAddr !== undefined) settings.meshAddr = parseMeshAddrFlag(options.meshAddr);
   if (options.meshLb !== undefined) settings.meshLb = parseMeshLbFlag(options.meshLb);
   if (options.meshFastPath !== undefined) settings.meshFastPath = options.meshFastPath;
+  if (options.meshWorkers !== undefined) settings.meshWorkers = parseMeshWorkersFlag(options.meshWorkers);
   if (options.metricsAddr === 'off') delete settings.metricsAddr;
   else if (options.metricsAddr !== undefined)
     settings.metricsAddr = parseMetricsAddrFlag(options.metricsAddr);

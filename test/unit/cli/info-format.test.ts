@@ -18,13 +18,14 @@ const worker: NodeInfoReport = {
   meshLb: 'round-robin',
   metricsAddr: '',
   meshServices: 2,
+  meshWorkers: 2,
 };
 
 describe('orch info', () => {
   it('says how the daemon runs: executor, routing mesh and metrics endpoint', () => {
     const text = formatInfo({ ...worker, metricsAddr: '127.0.0.3:9323' });
     expect(text).toContain('Executor: docker\n');
-    expect(text).toContain('Routing Mesh: 127.0.0.3 (round-robin, 2 published services)\n');
+    expect(text).toContain('Routing Mesh: 127.0.0.3 (round-robin, 2 mesh workers, 2 published services)\n');
     expect(text).toContain('Metrics: http://127.0.0.3:9323/metrics\n');
   });
 

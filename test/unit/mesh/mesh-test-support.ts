@@ -3,6 +3,7 @@
 import * as dgram from 'node:dgram';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import type { Registry } from 'prom-client';
 
 /** A loopback address of its own per test file, so parallel Jest workers never share a port. */
 export function meshTestAddress(fileIndex: number): string {
@@ -75,6 +76,21 @@ export async function startHttpBackend(host: string, id: string): Promise<HttpBa
   return backend;
 }
 
+/** `n` HTTP backends answering b0, b1, ...; each one's close() is pushed onto `cleanups`. */
+export async function startHttpBackends(
+  host: string,
+  n: number,
+  cleanups: (() => Promise<void> | void)[],
+): Promise<HttpBackend[]> {
+  const backends: HttpBackend[] = [];
+  for (let i = 0; i < n; i++) {
+    const b = await startHttpBackend(host, `b${i}`);
+    cleanups.push(() => b.close());
+    backends.push(b);
+  }
+  return backends;
+}
+
 export interface TcpBackend {
   host: string;
   port: number;
@@ -124,6 +140,21 @@ export function httpGet(host: string, port: number): Promise<string> {
 }
 
 /** Resolves once `connection` is closed, with the error that closed it (if any). */
+/** `n` sequential GETs, each on a new connection; the bodies in order. */
+export async function httpGets(host: string, port: number, n: number): Promise<string[]> {
+  const bodies: string[] = [];
+  for (let i = 0; i < n; i++) bodies.push(await httpGet(host, port));
+  return bodies;
+}
+
+/** The sum of a mesh metric's series (`orch_mesh_<name>`), only the service's when given. */
+export async function meshMetric(registry: Registry, name: string, serviceId?: string): Promise<number> {
+  const values = (await registry.getSingleMetric(`orch_mesh_${name}`)?.get())?.values ?? [];
+  return values
+    .filter((v) => serviceId === undefined || v.labels.service_id === serviceId)
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
 export function closed(socket: net.Socket): Promise<Error | undefined> {
   return new Promise((resolve) => {
     if (socket.destroyed) return resolve(undefined);

@@ -7,9 +7,11 @@ import {
   parseHostnameFlag,
   parseMeshAddrFlag,
   parseMeshLbFlag,
+  parseMeshWorkersFlag,
   parseMetricsAddrFlag,
 } from '../../../src/cli/cluster/flags';
 import { runCli } from '../../../src/cli/program';
+import { autoMeshWorkers } from '../../../src/mesh/mesh-workers';
 import { dataDirLayout } from '../../../src/node/data-dir';
 import { type DaemonSettings, readNodeState, writeNodeState } from '../../../src/node/node-state';
 
@@ -42,6 +44,20 @@ describe('daemon settings flags (init, join, daemon)', () => {
       meshAddr: '127.0.0.2',
       meshFastPath: true,
     });
+  });
+
+  it('takes --mesh-workers as auto or a count, and auto is one worker per core', () => {
+    expect(daemonSettingsFrom({ meshWorkers: 'auto' }, { meshWorkers: 0 }, undefined).meshWorkers).toBe(
+      'auto',
+    );
+    expect(daemonSettingsFrom({ meshWorkers: ' 3 ' }, {}, undefined).meshWorkers).toBe(3);
+    expect(daemonSettingsFrom({}, { meshWorkers: 0 }, undefined).meshWorkers).toBe(0);
+    expect(() => parseMeshWorkersFlag('two')).toThrow(
+      '--mesh-workers: "two" is not auto or a whole number 0-64',
+    );
+    expect(() => parseMeshWorkersFlag('-1')).toThrow('--mesh-workers');
+    expect(() => parseMeshWorkersFlag('65')).toThrow('--mesh-workers');
+    expect([1, 2, 4, 32].map((cores) => autoMeshWorkers(cores))).toEqual([0, 2, 4, 8]);
   });
 
   it('chooses the executor from --executor, else the kept choice, else ORCH_EXECUTOR', () => {

@@ -32,6 +32,7 @@ const info: NodeInfoReport = {
   meshLb: 'least-connections',
   metricsAddr: '127.0.0.1:9323',
   meshServices: 2,
+  meshWorkers: 2,
   cluster: {
     leaderAddr: '127.0.0.1:4242',
     managers: 3,

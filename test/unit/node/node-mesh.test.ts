@@ -60,6 +60,7 @@ describe('node mesh (the daemon routing mesh, driven by an endpoint table)', () 
       meshAddress: HOST,
       lb: 'round-robin',
       fastPath: false,
+      workers: 0,
       registry,
       logger: silentLogger(),
     });
@@ -95,6 +96,7 @@ describe('node mesh (the daemon routing mesh, driven by an endpoint table)', () 
         meshAddress: '192.0.2.1',
         lb: 'round-robin',
         fastPath: false,
+        workers: 0,
         logger: silentLogger(),
       }),
     ).rejects.toThrow(
@@ -108,6 +110,7 @@ describe('node mesh (the daemon routing mesh, driven by an endpoint table)', () 
       meshAddress: HOST,
       lb: 'least-connections',
       fastPath: false,
+      workers: 0,
       logger: silentLogger(),
     });
     closers.push(() => mesh.close());

@@ -1,5 +1,6 @@
-// Lets `node -r ./test/bench/hollow-scale-ts-hook.cjs test/bench/hollow-scale.ts` run the benchmark's
-// TypeScript directly: each .ts file is compiled to CommonJS with @swc/core (a dev dependency) on require.
+// Lets `node -r ./test/support/ts-hook.cjs file.ts` run the project's TypeScript directly (benchmarks,
+// and child processes that tests start from TypeScript sources, such as mesh workers): each .ts file
+// is compiled to CommonJS with @swc/core (a dev dependency, as for Jest) on require.
 const swc = require('@swc/core');
 
 require.extensions['.ts'] = (module, filename) => {
