@@ -140,62 +140,113 @@ describe('RaftNode', () => {
     });
   });
 
-  it('syncs writes in place on followers and on the thread pool on the leader', async () => {
+  /** Replaces `node`'s disk.save with `hook`, which may hold a write before handing it to the real one. */
+  function onSave(
+    node: RaftNode,
+    hook: (update: Parameters<RaftStorage['save']>[0], mode: string) => Promise<void> | void,
+  ): void {
+    const disk = (node as unknown as { disk: RaftStorage }).disk;
+    const save = disk.save.bind(disk);
+    jest.spyOn(disk, 'save').mockImplementation(async (update, options) => {
+      await hook(update, options.syncMode ?? 'threadpool');
+      return save(update, options);
+    });
+  }
+
+  function gate(): { opened: Promise<void>; open: () => void } {
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    return { opened, open };
+  }
+
+  /**
+   * A 3-member cluster with one entry applied everywhere, whose followers then hold every write that
+   * carries entries until `followers.open()`. Followers that hold their writes send no heartbeat
+   * responses either, and a stalled leader no heartbeats: a long election timeout keeps the leader.
+   */
+  async function leaderWithHeldFollowers(): Promise<{
+    leader: RaftNode;
+    followers: ReturnType<typeof gate>;
+  }> {
+    cluster = new TestCluster({ electionTicks: 100 });
+    await cluster.bootstrap(['a', 'b', 'c']);
+    const leader = await cluster.leader();
+    await leader.propose(text('before'));
+    await cluster.converged(1);
+    const followers = gate();
+    for (const node of cluster.running().filter((n) => n !== leader)) {
+      onSave(node, (update) => (update.entries.length > 0 ? followers.opened : undefined));
+    }
+    return { leader, followers };
+  }
+
+  it('syncs in place on followers, and on the leader when nothing before the write awaits acknowledgements', async () => {
     cluster = new TestCluster();
     await cluster.bootstrap(['a', 'b', 'c']);
     const leader = await cluster.leader();
     await leader.propose(text('warm-up'));
     await cluster.converged(1);
-    const modes = new Map<string, Set<string>>();
+    const modes = new Map<string, string[]>();
     for (const node of cluster.running()) {
-      const disk = (node as unknown as { disk: RaftStorage }).disk;
-      const save = disk.save.bind(disk);
-      const seen = new Set<string>();
+      const seen: string[] = [];
       modes.set(node.id, seen);
-      jest.spyOn(disk, 'save').mockImplementation((update, options) => {
-        if (update.entries.length > 0) seen.add(options.syncMode ?? 'threadpool');
-        return save(update, options);
+      onSave(node, (update, mode) => {
+        if (update.entries.length > 0) seen.push(mode);
       });
     }
     await leader.propose(text('watched'));
     await cluster.converged(2);
-    for (const [id, seen] of modes) {
-      expect([id, [...seen]]).toEqual([id, id === leader.id ? ['threadpool'] : ['inline']]);
-    }
+    for (const [id, seen] of modes) expect([id, [...new Set(seen)]]).toEqual([id, ['inline']]);
+  });
+
+  it('syncs on the thread pool on a leader whose earlier entries still await acknowledgements', async () => {
+    const { leader, followers } = await leaderWithHeldFollowers();
+    const leaderModes: string[] = [];
+    onSave(leader, (update, mode) => {
+      if (update.entries.length > 0) leaderModes.push(mode);
+    });
+    const first = leader.propose(text('first'));
+    await waitUntil(() => leaderModes.length === 1, { what: 'the leader writes the first entry' });
+    const second = leader.propose(text('second'));
+    await waitUntil(() => leaderModes.length === 2, { what: 'the leader writes the second entry' });
+    followers.open();
+    await Promise.all([first, second]);
+    expect(leaderModes).toEqual(['inline', 'threadpool']);
   });
 
   it('acknowledges a proposal once both followers persisted it, while the leader is still writing it', async () => {
-    // A stalled leader sends no heartbeats either: a long election timeout keeps it leading meanwhile.
-    cluster = new TestCluster({ electionTicks: 100 });
-    await cluster.bootstrap(['a', 'b', 'c']);
-    const leader = await cluster.leader();
-    await leader.propose(text('before'));
-    // Hold every write of the leader that carries entries, as a disk stalled in fsync would.
-    const disk = (leader as unknown as { disk: RaftStorage }).disk;
-    const save = disk.save.bind(disk);
-    let release!: () => void;
-    const stalled = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let held = 0;
-    jest.spyOn(disk, 'save').mockImplementation(async (update, options) => {
-      if (update.entries.length > 0) {
-        held++;
-        await stalled;
-      }
-      return save(update, options);
+    // The leader writes on the thread pool only with earlier entries in flight: followers hold their
+    // writes until the leader's second write, which is held as a disk stalled in fsync would hold it.
+    const { leader, followers } = await leaderWithHeldFollowers();
+    const stalled = gate();
+    let pooled = 0;
+    let writes = 0;
+    onSave(leader, (update, mode) => {
+      if (update.entries.length === 0) return undefined;
+      writes++;
+      if (mode !== 'threadpool') return undefined;
+      pooled++;
+      return stalled.opened;
     });
     try {
-      await leader.propose(text('during-stall'), { signal: AbortSignal.timeout(5000) });
-      expect(held).toBe(1);
-      expect(cluster.members.get(leader.id)!.machine.values).toEqual(['before', 'during-stall']);
+      const first = leader.propose(text('in-flight'), { signal: AbortSignal.timeout(5000) });
+      await waitUntil(() => writes === 1, { what: 'the leader writes the first entry' });
+      const second = leader.propose(text('during-stall'), { signal: AbortSignal.timeout(5000) });
+      await waitUntil(() => pooled === 1, { what: 'the leader holds its second write' });
+      followers.open();
+      await Promise.all([first, second]);
+      expect(pooled).toBe(1);
+      expect(cluster.members.get(leader.id)!.machine.values).toEqual(['before', 'in-flight', 'during-stall']);
     } finally {
-      release();
+      followers.open();
+      stalled.open();
     }
     await leader.propose(text('after-stall'));
-    await cluster.converged(3);
+    await cluster.converged(4);
     for (const m of cluster.members.values()) {
-      expect(m.machine.values).toEqual(['before', 'during-stall', 'after-stall']);
+      expect(m.machine.values).toEqual(['before', 'in-flight', 'during-stall', 'after-stall']);
     }
   });
 
