@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Routing mesh benchmark: orch mesh (userspace and nftables) vs direct and HAProxy, with wrk.
-# Usage: test/bench/mesh.sh [--duration 5] [--connections 1,16,64] [--targets direct,naive,orch,orch-kernel,haproxy]
+# Usage: test/bench/mesh.sh [--duration 5] [--connections 1,16,64] [--targets direct,naive,orch,orch-1,orch-kernel,haproxy]
 # Installs Debian's wrk and haproxy when missing (needs root for that), compiles the bench and
 # the mesh into a temp dir, runs, and removes everything it made.
 set -euo pipefail

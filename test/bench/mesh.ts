@@ -4,8 +4,9 @@
 // Run through test/bench/mesh.sh (installs wrk and haproxy when missing, compiles, cleans up).
 // Options: --duration SECONDS per run (default 4), --rounds N (default 3; the median run is reported,
 // targets take turns in every round so that load from elsewhere hits them alike),
-// --connections 1,16,64, --targets direct,naive,orch,orch-kernel,haproxy (naive: a plain socket.pipe
-// proxy in its own process, mesh-naive.ts, the floor a userspace proxy has to beat)
+// --connections 1,16,64, --targets direct,naive,orch,orch-1,orch-kernel,haproxy (naive: a plain
+// socket.pipe proxy in its own process, mesh-naive.ts, the floor a userspace proxy has to beat;
+// orch: the daemon's default, mesh worker processes, one per core; orch-1: the mesh in one process)
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
@@ -129,7 +130,7 @@ async function main(): Promise<void> {
   const seconds = Number(arg('duration', '4'));
   const rounds = Number(arg('rounds', '3'));
   const connectionLevels = arg('connections', '1,16,64').split(',').map(Number);
-  const wanted = new Set(arg('targets', 'direct,naive,orch,orch-kernel,haproxy').split(','));
+  const wanted = new Set(arg('targets', 'direct,naive,orch,orch-1,orch-kernel,haproxy').split(','));
   const here = __dirname;
   workDir = mkdtempSync(join(tmpdir(), 'orch-bench-mesh-'));
 
