@@ -162,7 +162,10 @@ export class RoutingMesh {
     this.pendingBackends.delete(serviceId);
     return this.serialize(async () => {
       const service = this.services.get(serviceId);
-      if (!service) return;
+      if (!service) {
+        await this.options.workers?.removeService(serviceId); // backends they hold for it, if any
+        return;
+      }
       this.services.delete(serviceId);
       const removed = service.remove();
       this.options.fastPath?.drain(removed, service.spec.drainMs);
