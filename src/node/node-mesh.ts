@@ -52,6 +52,9 @@ async function checkBindable(address: string): Promise<void> {
   });
 }
 
+const BIND_RETRY_MIN_MS = 1_000;
+const BIND_RETRY_MAX_MS = 30_000;
+
 export class NodeMesh {
   readonly mesh: RoutingMesh;
   private readonly logger: Logger;
@@ -61,6 +64,8 @@ export class NodeMesh {
   /** What the mesh was last told, per service. */
   private readonly applied = new Map<string, ServiceEndpoints>();
   private subscription: EndpointSubscription | undefined;
+  /** Services with a published port that did not bind: the next attempt, per service. */
+  private readonly bindRetries = new Map<string, { delayMs: number; timer: NodeJS.Timeout | undefined }>();
   private table: EndpointTable | undefined;
   private closed = false;
 
@@ -135,6 +140,8 @@ export class NodeMesh {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const retry of this.bindRetries.values()) clearTimeout(retry.timer);
+    this.bindRetries.clear();
     this.subscription?.close();
     this.subscription = undefined;
     await this.mesh.close();
@@ -167,19 +174,40 @@ export class NodeMesh {
   private async set(entry: ServiceEndpoints): Promise<void> {
     const status = await this.mesh.setService(entry.serviceId, meshServiceSpecOf(entry, this.lb));
     await this.mesh.setBackends(entry.serviceId, meshBackendsOf(entry));
-    for (const listener of status.listeners) {
-      if (listener.error) {
-        this.logger.warn(
-          {
-            service: entry.name,
-            port: `${listener.protocol}/${listener.publishedPort}`,
-            err: listener.error.message,
-          },
-          'published port not listening',
-        );
-      }
+    const unbound = status.listeners.filter((l) => l.error);
+    for (const listener of unbound) {
+      this.logger.warn(
+        {
+          service: entry.name,
+          port: `${listener.protocol}/${listener.publishedPort}`,
+          err: listener.error!.message,
+        },
+        'published port not listening; trying again',
+      );
     }
+    if (unbound.length > 0) this.retryBind(entry);
+    else this.bindRetries.delete(entry.serviceId);
     this.logger.debug({ service: entry.name, backends: entry.backends.length }, 'mesh service updated');
+  }
+
+  /**
+   * A port that could not be bound (still held by a process that is going away, such as the mesh
+   * workers of a daemon killed a moment ago) is tried again, 1 s after the first failure and then
+   * up to every 30 s, for as long as the service is in the table; a table change also tries at once.
+   */
+  private retryBind(entry: ServiceEndpoints): void {
+    const previous = this.bindRetries.get(entry.serviceId);
+    if (previous?.timer) return;
+    const delayMs = Math.min(BIND_RETRY_MAX_MS, previous ? previous.delayMs * 2 : BIND_RETRY_MIN_MS);
+    const retry = { delayMs, timer: undefined as NodeJS.Timeout | undefined };
+    retry.timer = setTimeout(() => {
+      retry.timer = undefined;
+      const current = this.applied.get(entry.serviceId);
+      if (this.closed || !current) return;
+      void this.set(current).catch((err: unknown) => this.failed(entry.serviceId, 'set', err));
+    }, delayMs);
+    retry.timer.unref();
+    this.bindRetries.set(entry.serviceId, retry);
   }
 
   private failed(serviceId: string, what: string, err: unknown): void {

@@ -9,6 +9,7 @@ import {
   httpGet,
   meshTestAddress,
   startHttpBackend,
+  startTcpBackend,
 } from '../mesh/mesh-test-support';
 
 const HOST = meshTestAddress(11);
@@ -129,6 +130,37 @@ describe('node mesh (the daemon routing mesh, driven by an endpoint table)', () 
       [],
     );
     await until(async () => (await answers(port)) === 'b', 'the new service on the port');
+  });
+});
+
+describe('node mesh bind retries', () => {
+  it('binds a published port held by another process once it is freed, with no table change', async () => {
+    const mesh = await NodeMesh.start({
+      nodeId: 'n1',
+      meshAddress: HOST,
+      lb: 'round-robin',
+      fastPath: false,
+      workers: 0,
+      logger: silentLogger(),
+    });
+    const b = await startHttpBackend(HOST, 'a');
+    const holder = await startTcpBackend(HOST, (socket) => socket.destroy());
+    const port = holder.port;
+    try {
+      const table = new EndpointTable();
+      table.apply([web(port, [b])], []);
+      mesh.useTable(table);
+      await until(
+        async () => mesh.status()[0]?.listeners[0]?.error?.code === 'EADDRINUSE',
+        'the failed bind',
+      );
+      await holder.close();
+      await until(async () => (await answers(port)) === 'a', 'the port bound on the retry');
+    } finally {
+      await holder.close();
+      await mesh.close();
+      await b.close();
+    }
   });
 });
 
