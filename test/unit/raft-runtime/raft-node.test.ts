@@ -161,6 +161,16 @@ describe('RaftNode', () => {
     return { opened, open };
   }
 
+  /** The leader of a new 3-member cluster in which the entry 'before' is applied everywhere. */
+  async function settledLeader(options: { electionTicks?: number } = {}): Promise<RaftNode> {
+    cluster = new TestCluster(options);
+    await cluster.bootstrap(['a', 'b', 'c']);
+    const leader = await cluster.leader();
+    await leader.propose(text('before'));
+    await cluster.converged(1);
+    return leader;
+  }
+
   /**
    * A 3-member cluster with one entry applied everywhere, whose followers then hold every write that
    * carries entries until `followers.open()`. Followers that hold their writes send no heartbeat
@@ -170,11 +180,7 @@ describe('RaftNode', () => {
     leader: RaftNode;
     followers: ReturnType<typeof gate>;
   }> {
-    cluster = new TestCluster({ electionTicks: 100 });
-    await cluster.bootstrap(['a', 'b', 'c']);
-    const leader = await cluster.leader();
-    await leader.propose(text('before'));
-    await cluster.converged(1);
+    const leader = await settledLeader({ electionTicks: 100 });
     const followers = gate();
     for (const node of cluster.running().filter((n) => n !== leader)) {
       onSave(node, (update) => (update.entries.length > 0 ? followers.opened : undefined));
@@ -182,12 +188,8 @@ describe('RaftNode', () => {
     return { leader, followers };
   }
 
-  it('syncs in place on followers, and on the leader when nothing before the write awaits acknowledgements', async () => {
-    cluster = new TestCluster();
-    await cluster.bootstrap(['a', 'b', 'c']);
-    const leader = await cluster.leader();
-    await leader.propose(text('warm-up'));
-    await cluster.converged(1);
+  it('syncs in place on followers, and on the leader for a lone write (one entry, nothing else in flight)', async () => {
+    const leader = await settledLeader();
     const modes = new Map<string, string[]>();
     for (const node of cluster.running()) {
       const seen: string[] = [];
@@ -199,6 +201,17 @@ describe('RaftNode', () => {
     await leader.propose(text('watched'));
     await cluster.converged(2);
     for (const [id, seen] of modes) expect([id, [...new Set(seen)]]).toEqual([id, ['inline']]);
+  });
+
+  it('syncs a batch of several new entries on the thread pool on the leader', async () => {
+    const leader = await settledLeader();
+    const modes: string[] = [];
+    onSave(leader, (update, mode) => {
+      if (update.entries.length > 0) modes.push(`${update.entries.length} ${mode}`);
+    });
+    // Proposed in one turn of the event loop: one Ready carries them all.
+    await Promise.all(Array.from({ length: 5 }, (_, i) => leader.propose(text(`v${i}`))));
+    expect(modes).toEqual(['5 threadpool']);
   });
 
   it('syncs on the thread pool on a leader whose earlier entries still await acknowledgements', async () => {
