@@ -7,7 +7,7 @@
 // made. The driver calls cleanUp() when it ends or is interrupted; convergence.sh runs this file
 // on exit as well, so a driver killed with SIGKILL still leaves nothing behind.
 //
-//   node -r ./test/bench/convergence-ts-hook.cjs test/bench/convergence-cleanup.ts STATE_FILE
+//   node -r ./test/support/ts-hook.cjs test/bench/convergence-cleanup.ts STATE_FILE
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -29,7 +29,7 @@ fi
 
 work=$(mktemp -d /tmp/orch-bench-convergence-run.XXXXXX)
 state=$work/state.json
-hook=./test/bench/raft-vs-etcd-ts-hook.cjs
+hook=./test/support/ts-hook.cjs
 cleanup() {
   if [ -s "$state" ]; then node -r "$hook" test/bench/convergence-cleanup.ts "$state" || true; fi
   rm -rf "$work"

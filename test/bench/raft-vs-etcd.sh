@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ -f dist/raft/examples/kv/main.js ] || npm run --silent build
-hook=./test/bench/raft-vs-etcd-ts-hook.cjs
+hook=./test/support/ts-hook.cjs
 node -r "$hook" test/bench/raft-vs-etcd.ts
 if [ "${BENCH_RESTART_ENTRIES:-1000000}" != 0 ]; then
   node -r "$hook" test/bench/raft-vs-etcd-restart.ts

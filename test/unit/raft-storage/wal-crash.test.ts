@@ -6,7 +6,7 @@ import { RaftStorage } from '../../../raft/storage';
 import { entryData } from './fixtures/wal-writer';
 
 const ROOT = join(__dirname, '..', '..', '..');
-const HOOK = join(ROOT, 'test', 'bench', 'raft-vs-etcd-ts-hook.cjs');
+const HOOK = join(ROOT, 'test', 'support', 'ts-hook.cjs');
 const WRITER = join(__dirname, 'fixtures', 'wal-writer.ts');
 const ENTRY_BYTES = 16384;
 
