@@ -48,6 +48,12 @@ export interface BackendPoolOptions {
   setAsideMs?: number;
   /** Clock for the set-aside period (default Date.now). */
   now?: () => number;
+  /**
+   * Where round-robin starts among the first backends (default 0). Mesh workers each start at
+   * their own index, so that a few connections spread over the backends instead of every worker
+   * sending its first one to the same backend.
+   */
+  startAt?: number;
 }
 
 export const DEFAULT_SET_ASIDE_MS = 2_000;
@@ -91,6 +97,7 @@ export class BackendPool {
     this.onDrained = options.onDrained;
     this.setAsideMs = options.setAsideMs ?? DEFAULT_SET_ASIDE_MS;
     this.now = options.now ?? Date.now;
+    this.cursor = options.startAt ?? 0;
   }
 
   /**
@@ -247,7 +254,8 @@ export class BackendPool {
 
   private rebuildCandidates(): void {
     this.candidates = [...this.current.values()].filter((b) => b.selectable);
-    if (this.cursor >= this.candidates.length) this.cursor = 0;
+    // Keep the position (and a configured start) while there is nothing to pick from.
+    if (this.candidates.length > 0) this.cursor %= this.candidates.length;
   }
 
   private findDraining(wanted: MeshBackend): PooledBackend | undefined {

@@ -21,6 +21,8 @@ export interface MeshServiceContext {
   maxConnectAttempts: number;
   udpIdleTimeoutMs: number;
   udpMaxFlows: number;
+  /** Where each service's round-robin starts (see BackendPoolOptions.startAt). */
+  roundRobinStart: number;
   /** False when mesh workers serve the TCP ports: this process binds only UDP ones. */
   bindTcp: boolean;
   /** Bind exclusively (false in a mesh worker: the daemon shares the listening sockets). */
@@ -87,6 +89,7 @@ export class MeshService {
     this.pool = new BackendPool({
       lb: spec.lb,
       drainMs: spec.drainMs,
+      startAt: context.roundRobinStart,
       onDrained: (b, forced) =>
         this.logger.info({ task: b.taskId, cutConnections: forced }, 'backend drained'),
     });

@@ -59,6 +59,7 @@ function main(): void {
     logger,
     metrics,
     sharedListeners: true,
+    roundRobinStart: config.index ?? 0,
     connectTimeoutMs: config.connectTimeoutMs,
     maxConnectAttempts: config.maxConnectAttempts,
   });

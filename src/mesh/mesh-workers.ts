@@ -69,6 +69,8 @@ export interface MeshWorkerReply {
 /** The worker's settings, passed in its environment as JSON. */
 export interface MeshWorkerConfig {
   meshAddress: string;
+  /** This worker's number, 0 to count - 1 (a replacement takes the dead worker's). */
+  index?: number;
   connectTimeoutMs?: number;
   maxConnectAttempts?: number;
   logLevel?: string;
@@ -112,7 +114,10 @@ class WorkerHandle {
   readonly startedAtMs = Date.now();
   exited = false;
 
-  constructor(readonly worker: Worker) {}
+  constructor(
+    readonly worker: Worker,
+    readonly index: number,
+  ) {}
 }
 
 /** One desired service as every worker must have it. */
@@ -244,18 +249,19 @@ export class MeshWorkers {
     this.started = true;
     // The daemon binds each port once and every worker accepts on it; the kernel picks the worker.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
-    for (let i = 0; i < this.options.count; i++) this.fork();
+    for (let i = 0; i < this.options.count; i++) this.fork(i);
     this.logger.info({ workers: this.options.count }, 'mesh workers started');
   }
 
-  private fork(): void {
+  private fork(index: number): void {
     cluster.setupPrimary({
       exec: this.options.script ?? require.resolve('./mesh-worker-main'),
       execArgv: this.options.execArgv ?? [],
       args: [],
     });
-    const worker = cluster.fork({ [MESH_WORKER_CONFIG_ENV]: JSON.stringify(this.options.config) });
-    const handle = new WorkerHandle(worker);
+    const config: MeshWorkerConfig = { ...this.options.config, index };
+    const worker = cluster.fork({ [MESH_WORKER_CONFIG_ENV]: JSON.stringify(config) });
+    const handle = new WorkerHandle(worker, index);
     this.workers.push(handle);
     worker.on('message', (message: MeshWorkerReply) => this.onReply(handle, message));
     worker.on('error', (err) => this.logger.warn({ err, pid: worker.process.pid }, 'mesh worker IPC error'));
@@ -288,7 +294,7 @@ export class MeshWorkers {
     );
     const timer = setTimeout(() => {
       this.restartTimers.delete(timer);
-      if (!this.closed) this.fork();
+      if (!this.closed) this.fork(handle.index);
     }, delay);
     this.restartTimers.add(timer);
   }

@@ -45,6 +45,8 @@ export interface RoutingMeshOptions {
    * binds each port once) instead of binding exclusively.
    */
   sharedListeners?: boolean;
+  /** Where each service's round-robin starts among its backends (mesh worker i: i). Default 0. */
+  roundRobinStart?: number;
 }
 
 export interface MeshServiceStatus {
@@ -237,6 +239,7 @@ export class RoutingMesh {
       maxConnectAttempts: o.maxConnectAttempts ?? 3,
       udpIdleTimeoutMs: o.udpIdleTimeoutMs ?? 30_000,
       udpMaxFlows: o.udpMaxFlows ?? 4_096,
+      roundRobinStart: o.roundRobinStart ?? 0,
       bindTcp: o.workers === undefined,
       exclusive: !o.sharedListeners,
       reclaimPort: (key: string) => this.reclaimPort(key),

@@ -28,6 +28,16 @@ describe('backend pool', () => {
     expect(picks(pool, 5)).toEqual(['a', 'c', 'a', 'c', 'a']);
   });
 
+  it('starts round-robin where it is told, also after an empty first update (one start per mesh worker)', () => {
+    const second = new BackendPool({ lb: 'round-robin', drainMs: 1000, startAt: 1 });
+    second.update([]);
+    second.update([backend('a'), backend('b'), backend('c')]);
+    expect(picks(second, 4)).toEqual(['b', 'c', 'a', 'b']);
+    const fifth = new BackendPool({ lb: 'round-robin', drainMs: 1000, startAt: 4 });
+    fifth.update([backend('a'), backend('b'), backend('c')]);
+    expect(picks(fifth, 2)).toEqual(['b', 'c']);
+  });
+
   it('returns nothing when no backend is healthy', () => {
     const pool = new BackendPool({ lb: 'round-robin', drainMs: 1000 });
     expect(pool.pick()).toBeUndefined();
