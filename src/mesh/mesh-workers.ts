@@ -1,5 +1,5 @@
 // The routing mesh's TCP data plane spread over worker processes (`--mesh-workers`), so that the
-// proxy uses every core and its load never delays the node's control plane (Raft, dispatcher).
+// proxy uses every core and relaying never runs on the event loop of the node's control plane.
 // Each worker runs its own RoutingMesh over the node's TCP ingress ports; every worker accepts from
 // the same listening socket, which node:cluster's primary (the daemon) binds once and shares
 // (SCHED_NONE: the kernel hands each new connection to one waiting worker; the daemon itself
