@@ -6,8 +6,11 @@
 // Draining holds as in userspace: a removed backend leaves the map at once (no new connections),
 // its established connections keep their conntrack NAT binding, and when the drain period ends
 // its endpoint enters a `cut` set whose filter rules reset those connections on their next packet.
-// What it cannot do (so it stays opt-in, see docs/mesh.md): retry a backend that refuses, or
-// pick by least connections.
+// A refused TCP connect is retried too, through userspace: the backend's reset to the bare SYN is
+// dropped before the client sees it, the client's SYN retransmit (1 s later) reopens the
+// connection, and a `retry_tcp` entry for its address and port sends it to the userspace listener,
+// which tries the other backends. What it cannot do (so it stays opt-in, see docs/mesh.md): retry
+// without the client's 1 s retransmit, retry UDP, or pick by least connections.
 import { execFile, spawn } from 'node:child_process';
 import { isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
@@ -52,6 +55,15 @@ export interface MeshFastPath {
 const CUT_TTL_S = 600;
 
 /**
+ * Conntrack marks of kernel-routed TCP connections: DNATed and not yet answered by the backend
+ * (a reset now is a refused connect), and answered (a reset now is the backend's own business).
+ */
+const CT_MARK_CONNECTING = '0x0f5a0001';
+const CT_MARK_ANSWERED = '0x0f5a0002';
+/** A refused client connection is sent to userspace when its SYN comes again within this time. */
+const RETRY_TTL_S = 10;
+
+/**
  * The routes the kernel can serve with every behaviour it has: round-robin services on an IPv4
  * mesh address with at least one healthy IPv4 backend. A port without a route (no healthy
  * backend, least-connections, IPv6 or a host name) stays with the userspace listener, which
@@ -90,14 +102,21 @@ export function renderNftRuleset(
   routes: readonly FastPathRoute[],
   cuts: readonly FastPathCut[] = [],
 ): string {
-  const rules = routes.map((r) => {
+  const dnatRules = routes.map((r) => {
     const targets = r.backends.map((b, i) => `${i} : ${b.address} . ${b.port}`).join(', ');
-    return `ip daddr ${r.address} ${r.protocol} dport ${r.port} dnat ip to numgen inc mod ${r.backends.length} map { ${targets} }`;
+    const mark = r.protocol === 'tcp' ? `ct mark set ${CT_MARK_CONNECTING} ` : '';
+    return `ip daddr ${r.address} ${r.protocol} dport ${r.port} ${mark}dnat ip to numgen inc mod ${r.backends.length} map { ${targets} }`;
   });
+  // A connection a backend refused comes back (the client's SYN retransmit) without NAT: to the
+  // userspace listener on the same port, which retries the other backends.
+  const rules = isIPv4(meshAddress)
+    ? [`ip daddr ${meshAddress} ip saddr . tcp sport . ip daddr . tcp dport @retry_tcp accept`, ...dnatRules]
+    : dnatRules;
   const lines = [
     `table ip ${table} {}`,
     `delete table ip ${table}`,
     `table ip ${table} {`,
+    `  set retry_tcp { type ipv4_addr . inet_service . ipv4_addr . inet_service; flags timeout; }`,
     // Connections from this host (local clients, tests, the demo).
     '  chain mesh_output {',
     '    type nat hook output priority -100; policy accept;',
@@ -133,10 +152,15 @@ export function renderNftRuleset(
       `${mine} ip saddr . tcp sport @cut_tcp reject with tcp reset`,
       `${mine} ip daddr . udp dport @cut_udp drop`,
       `${mine} ip saddr . udp sport @cut_udp drop`,
+      // Retry on a refused connect: the backend's SYN-ACK marks the connection answered; its reset
+      // to a bare SYN is dropped (the client keeps waiting, then sends its SYN again) and the
+      // client's address and port go into retry_tcp for the nat chains above.
+      `ct mark ${CT_MARK_CONNECTING} ct direction reply tcp flags & (syn | ack) == syn | ack ct mark set ${CT_MARK_ANSWERED}`,
+      `ct mark ${CT_MARK_CONNECTING} ct direction reply tcp flags & rst == rst add @retry_tcp { ct original ip saddr . ct original proto-src . ct original ip daddr . ct original proto-dst timeout ${RETRY_TTL_S}s } drop`,
     ];
     for (const hook of ['output', 'forward']) {
       lines.push(
-        `  chain mesh_cut_${hook} {`,
+        `  chain mesh_filter_${hook} {`,
         `    type filter hook ${hook} priority 0; policy accept;`,
         ...cutRules.map((r) => `    ${r}`),
         '  }',

@@ -85,7 +85,9 @@ describeNft('routing mesh kernel fast path (nftables)', () => {
   it('balances round-robin in the kernel, bypassing the userspace proxy', async () => {
     await mesh.setService('svc', spec());
     await mesh.setBackends('svc', list([true, true, true]));
-    expect(await fastPath.list()).toContain(`tcp dport ${published} dnat ip to numgen inc mod 3`);
+    expect(await fastPath.list()).toMatch(
+      new RegExp(`tcp dport ${published} ct mark set \\S+ dnat ip to numgen inc mod 3`),
+    );
 
     expect(countBy(await requests(30))).toEqual({ b0: 10, b1: 10, b2: 10 });
     expect(userspaceConnections()).toBe(0);
@@ -109,6 +111,29 @@ describeNft('routing mesh kernel fast path (nftables)', () => {
     expect(await fastPath.list()).not.toContain('dnat ip to');
     await requests(3);
     expect(userspaceConnections()).toBe(3);
+  });
+
+  it('retries a refused connect: the client never sees the refusal, userspace serves it after the SYN retransmit', async () => {
+    const refusing = await freePort(BACKEND_HOST); // nothing listens there
+    await mesh.setService('svc', spec());
+    await mesh.setBackends('svc', [
+      { taskId: 'dead', address: BACKEND_HOST, port: refusing, healthy: true },
+      ...list([true, true, false]),
+    ]);
+    expect(await fastPath.list()).toContain('@retry_tcp');
+    const outcomes: { body: string; ms: number }[] = [];
+    for (let i = 0; i < 6; i++) {
+      const started = Date.now();
+      const body = await httpGet(MESH, published).catch((err: NodeJS.ErrnoException) => `error ${err.code}`);
+      outcomes.push({ body, ms: Date.now() - started });
+    }
+    // Every other new connection goes to the dead backend first (numgen takes turns over three).
+    expect(outcomes.every((o) => o.body === 'b0' || o.body === 'b1')).toBe(true);
+    const retried = outcomes.filter((o) => o.ms >= 900);
+    expect(retried.length).toBeGreaterThanOrEqual(1);
+    // Those came to the userspace listener (the SYN again, not NATed), which skipped the dead backend.
+    expect(userspaceConnections()).toBe(retried.length);
+    expect((mesh.openListeners()[0] as TcpIngress).stats.rejectedTotal).toBe(0);
   });
 
   it('drains a removed backend: its kernel-routed connection works until the drain period ends, then is reset', async () => {

@@ -26,7 +26,7 @@ describe('nftables fast path rendering', () => {
       'table ip orch_mesh_n1 {',
     ]);
     const dnat =
-      'ip daddr 127.0.0.2 tcp dport 8080 dnat ip to numgen inc mod 2 map { 0 : 127.0.0.1 . 9001, 1 : 10.0.0.7 . 9002 }';
+      'ip daddr 127.0.0.2 tcp dport 8080 ct mark set 0x0f5a0001 dnat ip to numgen inc mod 2 map { 0 : 127.0.0.1 . 9001, 1 : 10.0.0.7 . 9002 }';
     expect(lines.filter((l) => l.trim() === dnat)).toHaveLength(2); // output and prerouting
     expect(script).toContain(
       'ip daddr 127.0.0.2 udp dport 53 dnat ip to numgen inc mod 1 map { 0 : 127.0.0.1 . 5353 }',
@@ -34,6 +34,25 @@ describe('nftables fast path rendering', () => {
     expect(script).toContain('type nat hook output priority -100;');
     expect(script).toContain('type nat hook prerouting priority -100;');
     expect(script).toContain('ct status dnat ct original ip daddr 127.0.0.2 oifname != "lo" masquerade');
+  });
+
+  it('sends a client whose connect a backend refused back through userspace when its SYN comes again', () => {
+    const script = renderNftRuleset('orch_mesh_n1', '127.0.0.2', [
+      { protocol: 'tcp', address: '127.0.0.2', port: 8080, backends: [{ address: '127.0.0.1', port: 9001 }] },
+    ]);
+    const lines = script.split('\n').map((l) => l.trim());
+    const retry = 'ip daddr 127.0.0.2 ip saddr . tcp sport . ip daddr . tcp dport @retry_tcp accept';
+    // In both nat chains, before the DNAT rule.
+    expect(lines.filter((l) => l === retry)).toHaveLength(2);
+    expect(lines.indexOf(retry)).toBeLessThan(
+      lines.findIndex((l) => l.includes('tcp dport 8080 ct mark set')),
+    );
+    expect(lines).toContain(
+      'ct mark 0x0f5a0001 ct direction reply tcp flags & rst == rst add @retry_tcp { ct original ip saddr . ct original proto-src . ct original ip daddr . ct original proto-dst timeout 10s } drop',
+    );
+    expect(lines).toContain(
+      'ct mark 0x0f5a0001 ct direction reply tcp flags & (syn | ack) == syn | ack ct mark set 0x0f5a0002',
+    );
   });
 
   it('resets the connections of drained endpoints in both directions, for as long as they are cut', () => {
