@@ -27,8 +27,9 @@ const PORT_LABELS = ['service', 'service_id', 'protocol', 'published_port'] as c
 type PortLabel = (typeof PORT_LABELS)[number];
 
 /**
- * Listeners served by other processes (mesh workers): fetched once per scrape, added to the local
- * ones. `draining` counts the backends still draining there, per service id.
+ * Listeners counted elsewhere (mesh worker processes, the kernel fast path): fetched once per
+ * scrape, added to the local ones. `draining` counts the backends still draining there, per
+ * service id.
  */
 export type RemoteMeshSources = () => Promise<{
   listeners: MeshListenerSource[];
@@ -40,7 +41,7 @@ type Snapshot = Awaited<ReturnType<RemoteMeshSources>>;
 export class MeshMetrics {
   private readonly listeners = new Set<MeshListenerSource>();
   private readonly services = new Set<MeshServiceSource>();
-  private remote: RemoteMeshSources | undefined;
+  private readonly remote: RemoteMeshSources[] = [];
   /** The fetch under way: the metrics of one scrape are collected together and share it. */
   private remoteFetch: Promise<Snapshot> | undefined;
 
@@ -70,9 +71,10 @@ export class MeshMetrics {
         async collect() {
           const { listeners } = await self.snapshot();
           this.reset();
+          // Several sources of one port (the kernel fast path and userspace) add up.
           for (const source of listeners) {
             const value = read(source);
-            if (value !== undefined) this.set(labelsOf(source), value);
+            if (value !== undefined) this.inc(labelsOf(source), value);
           }
         },
       });
@@ -152,10 +154,9 @@ export class MeshMetrics {
     });
   }
 
-  /** Adds the listeners of other processes to every scrape (see RemoteMeshSources). */
-  setRemoteSources(remote: RemoteMeshSources | undefined): void {
-    this.remote = remote;
-    this.remoteFetch = undefined;
+  /** Adds listeners counted elsewhere to every scrape (see RemoteMeshSources). */
+  addRemoteSources(remote: RemoteMeshSources): void {
+    this.remote.push(remote);
   }
 
   /** What this process tracks now (a mesh worker reports it to the daemon). */
@@ -165,11 +166,19 @@ export class MeshMetrics {
 
   private async snapshot(): Promise<Snapshot> {
     const local = [...this.listeners];
-    if (!this.remote) return { listeners: local, draining: new Map() };
+    if (this.remote.length === 0) return { listeners: local, draining: new Map() };
     if (!this.remoteFetch) {
-      this.remoteFetch = this.remote().finally(() => {
-        this.remoteFetch = undefined;
-      });
+      this.remoteFetch = Promise.all(this.remote.map((fetch) => fetch()))
+        .then((all) => {
+          const draining = new Map<string, number>();
+          for (const r of all) {
+            for (const [id, n] of r.draining) draining.set(id, Math.max(draining.get(id) ?? 0, n));
+          }
+          return { listeners: all.flatMap((r) => r.listeners), draining };
+        })
+        .finally(() => {
+          this.remoteFetch = undefined;
+        });
     }
     const remote = await this.remoteFetch;
     return { listeners: [...local, ...remote.listeners], draining: remote.draining };

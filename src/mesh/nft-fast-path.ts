@@ -9,8 +9,9 @@
 // A refused TCP connect is retried too, through userspace: the backend's reset to the bare SYN is
 // dropped before the client sees it, the client's SYN retransmit (1 s later) reopens the
 // connection, and a `retry_tcp` entry for its address and port sends it to the userspace listener,
-// which tries the other backends. What it cannot do (so it stays opt-in, see docs/mesh.md): retry
-// without the client's 1 s retransmit, retry UDP, or pick by least connections.
+// which tries the other backends. Named counters on the rules count connections and refusals per
+// port for the metrics. What it cannot do (so it stays opt-in, see docs/mesh.md): retry without
+// the client's 1 s retransmit, retry UDP, count bytes, or pick by least connections.
 import { execFile, spawn } from 'node:child_process';
 import { isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
@@ -38,8 +39,18 @@ export interface FastPathCut extends FastPathEndpoint {
   timeoutS: number;
 }
 
+/** What the kernel counted for one published port (`tcp/8080`) since the fast path started. */
+export interface FastPathCounts {
+  /** New connections (TCP) or flows (UDP) it routed, refused ones included. */
+  connections: number;
+  /** TCP connects a backend refused (each retried through userspace). */
+  refused: number;
+}
+
 /** What RoutingMesh needs from a fast path; NftablesFastPath is the implementation. */
 export interface MeshFastPath {
+  /** Per published port (`tcp/8080`), for the metrics. */
+  counts?(): Promise<Map<string, FastPathCounts>>;
   /** Makes the kernel balance exactly `routes` (others are left to userspace). */
   apply(routes: readonly FastPathRoute[]): Promise<void>;
   /**
@@ -105,8 +116,14 @@ export function renderNftRuleset(
   const dnatRules = routes.map((r) => {
     const targets = r.backends.map((b, i) => `${i} : ${b.address} . ${b.port}`).join(', ');
     const mark = r.protocol === 'tcp' ? `ct mark set ${CT_MARK_CONNECTING} ` : '';
-    return `ip daddr ${r.address} ${r.protocol} dport ${r.port} ${mark}dnat ip to numgen inc mod ${r.backends.length} map { ${targets} }`;
+    const counter = `counter name "${connectionsCounter(r.protocol, r.port)}" `;
+    return `ip daddr ${r.address} ${r.protocol} dport ${r.port} ${mark}${counter}dnat ip to numgen inc mod ${r.backends.length} map { ${targets} }`;
   });
+  const tcpRoutes = routes.filter((r) => r.protocol === 'tcp');
+  const counters = [
+    ...routes.map((r) => connectionsCounter(r.protocol, r.port)),
+    ...tcpRoutes.map((r) => refusedCounter(r.port)),
+  ];
   // A connection a backend refused comes back (the client's SYN retransmit) without NAT: to the
   // userspace listener on the same port, which retries the other backends.
   const rules = isIPv4(meshAddress)
@@ -117,6 +134,8 @@ export function renderNftRuleset(
     `delete table ip ${table}`,
     `table ip ${table} {`,
     `  set retry_tcp { type ipv4_addr . inet_service . ipv4_addr . inet_service; flags timeout; }`,
+    // Read at scrape time (counts()); a table swap starts them at 0, so the totals are carried.
+    ...counters.map((name) => `  counter ${name} {}`),
     // Connections from this host (local clients, tests, the demo).
     '  chain mesh_output {',
     '    type nat hook output priority -100; policy accept;',
@@ -156,6 +175,10 @@ export function renderNftRuleset(
       // to a bare SYN is dropped (the client keeps waiting, then sends its SYN again) and the
       // client's address and port go into retry_tcp for the nat chains above.
       `ct mark ${CT_MARK_CONNECTING} ct direction reply tcp flags & (syn | ack) == syn | ack ct mark set ${CT_MARK_ANSWERED}`,
+      ...tcpRoutes.map(
+        (r) =>
+          `ct mark ${CT_MARK_CONNECTING} ct direction reply meta l4proto tcp ct original proto-dst ${r.port} tcp flags & rst == rst counter name "${refusedCounter(r.port)}"`,
+      ),
       `ct mark ${CT_MARK_CONNECTING} ct direction reply tcp flags & rst == rst add @retry_tcp { ct original ip saddr . ct original proto-src . ct original ip daddr . ct original proto-dst timeout ${RETRY_TTL_S}s } drop`,
     ];
     for (const hook of ['output', 'forward']) {
@@ -169,6 +192,40 @@ export function renderNftRuleset(
   }
   lines.push('}');
   return `${lines.join('\n')}\n`;
+}
+
+function connectionsCounter(protocol: MeshProtocol, port: number): string {
+  return `conn_${protocol}_${port}`;
+}
+
+function refusedCounter(port: number): string {
+  return `refused_tcp_${port}`;
+}
+
+/** `conn_tcp_8080` / `refused_tcp_8080` from `nft -j list counters`, as counts per `tcp/8080`. */
+export function parseNftCounters(json: string): Map<string, FastPathCounts> {
+  const counts = new Map<string, FastPathCounts>();
+  const items = (JSON.parse(json) as { nftables?: { counter?: { name: string; packets: number } }[] })
+    .nftables;
+  for (const item of items ?? []) {
+    const m = /^(conn|refused)_(tcp|udp)_(\d+)$/.exec(item.counter?.name ?? '');
+    if (!m) continue;
+    const key = `${m[2]}/${m[3]}`;
+    const entry = counts.get(key) ?? { connections: 0, refused: 0 };
+    if (m[1] === 'conn') entry.connections += item.counter!.packets;
+    else entry.refused += item.counter!.packets;
+    counts.set(key, entry);
+  }
+  return counts;
+}
+
+function addCounts(into: Map<string, FastPathCounts>, from: Map<string, FastPathCounts>): void {
+  for (const [key, c] of from) {
+    const entry = into.get(key) ?? { connections: 0, refused: 0 };
+    entry.connections += c.connections;
+    entry.refused += c.refused;
+    into.set(key, entry);
+  }
 }
 
 function runNft(nftPath: string, args: string[], input?: string): Promise<string> {
@@ -237,6 +294,8 @@ export class NftablesFastPath implements MeshFastPath {
   private readonly drainTimers = new Set<NodeJS.Timeout>();
   /** nft runs one at a time, in call order. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** What the counters of replaced tables had counted. */
+  private readonly carried = new Map<string, FastPathCounts>();
 
   private constructor(
     private readonly options: NftablesFastPathOptions,
@@ -301,12 +360,31 @@ export class NftablesFastPath implements MeshFastPath {
         });
     }
     const script = renderNftRuleset(this.table, this.options.meshAddress, this.routes, cuts);
+    // The swap restarts every counter at 0: keep what they counted (packets counted between this
+    // read and the swap are lost; there are few, and updates are rare).
+    if (this.installed) addCounts(this.carried, await this.readCounters());
     await runNft(this.nftPath, ['-f', '-'], script);
     this.installed = true;
     this.logger.debug({ routes: this.routes.length, cuts: cuts.length }, 'kernel fast path updated');
   }
 
-  private serialize(op: () => Promise<void>): Promise<void> {
+  /** The kernel's counts per published port since this fast path started. */
+  counts(): Promise<Map<string, FastPathCounts>> {
+    return this.serialize(async () => {
+      const counts = new Map<string, FastPathCounts>();
+      addCounts(counts, this.carried);
+      if (this.installed && !this.closed) addCounts(counts, await this.readCounters());
+      return counts;
+    });
+  }
+
+  private async readCounters(): Promise<Map<string, FastPathCounts>> {
+    return parseNftCounters(
+      await runNft(this.nftPath, ['-j', 'list', 'counters', 'table', 'ip', this.table]),
+    );
+  }
+
+  private serialize<T>(op: () => Promise<T>): Promise<T> {
     const run = this.queue.then(op);
     this.queue = run.catch(() => {});
     return run;

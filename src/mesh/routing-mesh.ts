@@ -6,13 +6,14 @@
 // Optionally mirrors round-robin services into an nftables DNAT fast path (nft-fast-path.ts).
 // It binds only the mesh address it was given.
 import type { Logger } from 'pino';
+import { IngressStats } from './ingress-stats';
 import { MeshClosedError, MeshPortConflictError } from './mesh-errors';
 import type { MeshListenerSource, MeshMetrics } from './mesh-metrics';
 import { type Listener, type MeshListenerStatus, MeshService } from './mesh-service';
 import type { MeshBackend, MeshServiceSpec } from './mesh-types';
 import { type NormalizedServiceSpec, normalizeBackends, normalizeServiceSpec } from './mesh-validate';
 import type { MeshWorkers } from './mesh-workers';
-import type { FastPathRoute, MeshFastPath } from './nft-fast-path';
+import type { FastPathCounts, FastPathRoute, MeshFastPath } from './nft-fast-path';
 import { fastPathRoutes } from './nft-fast-path';
 
 export interface RoutingMeshOptions {
@@ -81,7 +82,42 @@ export class RoutingMesh {
     this.meshAddress = options.meshAddress;
     this.logger = options.logger.child({ module: 'mesh', meshAddress: options.meshAddress });
     const workers = options.workers;
-    if (workers) options.metrics?.setRemoteSources(() => workers.metricsSources());
+    if (workers) options.metrics?.addRemoteSources(() => workers.metricsSources());
+    const fastPath = options.fastPath;
+    if (fastPath?.counts) {
+      const counts = fastPath.counts.bind(fastPath);
+      options.metrics?.addRemoteSources(async () => ({
+        listeners: this.fastPathSources(await counts()),
+        draining: new Map(),
+      }));
+    }
+  }
+
+  /**
+   * The kernel's counts as listener sources of the services owning the ports. A refused connect
+   * is retried through userspace, which counts the connection again: the kernel counts it only as
+   * a connect error and a retry.
+   */
+  private fastPathSources(counts: Map<string, FastPathCounts>): MeshListenerSource[] {
+    const sources: MeshListenerSource[] = [];
+    for (const service of this.services.values()) {
+      for (const port of service.spec.ports) {
+        const c = counts.get(`${port.protocol}/${port.publishedPort}`);
+        if (!c) continue;
+        const stats = new IngressStats();
+        stats.connectionsTotal = c.connections - c.refused;
+        stats.connectErrorsTotal = c.refused;
+        stats.connectRetriesTotal = c.refused;
+        sources.push({
+          serviceId: service.id,
+          serviceName: service.spec.name,
+          protocol: port.protocol,
+          publishedPort: port.publishedPort,
+          stats,
+        });
+      }
+    }
+    return sources;
   }
 
   /**

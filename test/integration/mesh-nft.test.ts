@@ -1,8 +1,15 @@
 // The kernel fast path against the real nf_tables of this machine. Needs root and `nft`
 // (Debian package nftables): skipped loudly without them, a failure under CI=true.
 import { execFileSync } from 'node:child_process';
+import { Registry } from 'prom-client';
 import { silentLogger } from '../../src/common/logger';
-import { detectNftables, type MeshServiceSpec, NftablesFastPath, RoutingMesh } from '../../src/mesh';
+import {
+  createMeshMetrics,
+  detectNftables,
+  type MeshServiceSpec,
+  NftablesFastPath,
+  RoutingMesh,
+} from '../../src/mesh';
 import type { TcpIngress } from '../../src/mesh/tcp-ingress';
 import {
   closed,
@@ -12,6 +19,7 @@ import {
   type HttpBackend,
   httpGet,
   keepAliveRequest,
+  meshMetric,
   meshTestAddress,
   rawConnect,
   startHttpBackend,
@@ -48,6 +56,7 @@ function describeNft(name: string, fn: () => void): void {
 describeNft('routing mesh kernel fast path (nftables)', () => {
   let mesh: RoutingMesh;
   let fastPath: NftablesFastPath;
+  let registry: Registry;
   let published: number;
   let backends: HttpBackend[] = [];
   const nodeId = `test_${process.pid}`;
@@ -55,7 +64,13 @@ describeNft('routing mesh kernel fast path (nftables)', () => {
   beforeEach(async () => {
     expect(await detectNftables()).toEqual({ available: true, nftPath: 'nft' });
     fastPath = (await NftablesFastPath.create({ nodeId, meshAddress: MESH, logger: silentLogger() }))!;
-    mesh = new RoutingMesh({ meshAddress: MESH, logger: silentLogger(), fastPath });
+    registry = new Registry();
+    mesh = new RoutingMesh({
+      meshAddress: MESH,
+      logger: silentLogger(),
+      fastPath,
+      metrics: createMeshMetrics(registry),
+    });
     published = await freePort(MESH);
     backends = [];
     for (let i = 0; i < 3; i++) backends.push(await startHttpBackend(BACKEND_HOST, `b${i}`));
@@ -86,11 +101,16 @@ describeNft('routing mesh kernel fast path (nftables)', () => {
     await mesh.setService('svc', spec());
     await mesh.setBackends('svc', list([true, true, true]));
     expect(await fastPath.list()).toMatch(
-      new RegExp(`tcp dport ${published} ct mark set \\S+ dnat ip to numgen inc mod 3`),
+      new RegExp(`tcp dport ${published} ct mark set \\S+ counter name "\\S+" dnat ip to numgen inc mod 3`),
     );
 
     expect(countBy(await requests(30))).toEqual({ b0: 10, b1: 10, b2: 10 });
     expect(userspaceConnections()).toBe(0);
+    // The kernel's counters are in the metrics, and survive a table swap (a backend update).
+    expect(await meshMetric(registry, 'connections_total')).toBe(30);
+    await mesh.setBackends('svc', list([true, true, false]));
+    await requests(4);
+    expect(await meshMetric(registry, 'connections_total')).toBe(34);
   });
 
   it('keeps unhealthy backends out of the map, and falls back to userspace when none is healthy', async () => {
@@ -134,6 +154,10 @@ describeNft('routing mesh kernel fast path (nftables)', () => {
     // Those came to the userspace listener (the SYN again, not NATed), which skipped the dead backend.
     expect(userspaceConnections()).toBe(retried.length);
     expect((mesh.openListeners()[0] as TcpIngress).stats.rejectedTotal).toBe(0);
+    // Each connection once in the metrics; each kernel refusal a connect error and a retry.
+    expect(await meshMetric(registry, 'connections_total')).toBe(6);
+    expect(await meshMetric(registry, 'connect_errors_total')).toBeGreaterThanOrEqual(retried.length);
+    expect(await meshMetric(registry, 'connect_retries_total')).toBeGreaterThanOrEqual(retried.length);
   });
 
   it('drains a removed backend: its kernel-routed connection works until the drain period ends, then is reset', async () => {

@@ -1,4 +1,5 @@
 import { nftTableName, renderNftRuleset } from '../../../src/mesh';
+import { parseNftCounters } from '../../../src/mesh/nft-fast-path';
 
 describe('nftables fast path rendering', () => {
   it('names the table after the node with only characters nft accepts', () => {
@@ -26,10 +27,10 @@ describe('nftables fast path rendering', () => {
       'table ip orch_mesh_n1 {',
     ]);
     const dnat =
-      'ip daddr 127.0.0.2 tcp dport 8080 ct mark set 0x0f5a0001 dnat ip to numgen inc mod 2 map { 0 : 127.0.0.1 . 9001, 1 : 10.0.0.7 . 9002 }';
+      'ip daddr 127.0.0.2 tcp dport 8080 ct mark set 0x0f5a0001 counter name "conn_tcp_8080" dnat ip to numgen inc mod 2 map { 0 : 127.0.0.1 . 9001, 1 : 10.0.0.7 . 9002 }';
     expect(lines.filter((l) => l.trim() === dnat)).toHaveLength(2); // output and prerouting
     expect(script).toContain(
-      'ip daddr 127.0.0.2 udp dport 53 dnat ip to numgen inc mod 1 map { 0 : 127.0.0.1 . 5353 }',
+      'ip daddr 127.0.0.2 udp dport 53 counter name "conn_udp_53" dnat ip to numgen inc mod 1 map { 0 : 127.0.0.1 . 5353 }',
     );
     expect(script).toContain('type nat hook output priority -100;');
     expect(script).toContain('type nat hook prerouting priority -100;');
@@ -76,6 +77,35 @@ describe('nftables fast path rendering', () => {
       'ct state established ct status dnat ct original ip daddr 127.0.0.2 ip saddr . tcp sport @cut_tcp reject with tcp reset',
     );
     expect(script).toContain('type filter hook forward priority 0;');
+  });
+
+  it('counts connections per port and refusals per TCP port, and reads them back from nft -j', () => {
+    const script = renderNftRuleset('orch_mesh_n1', '127.0.0.2', [
+      { protocol: 'tcp', address: '127.0.0.2', port: 8080, backends: [{ address: '127.0.0.1', port: 9001 }] },
+      { protocol: 'udp', address: '127.0.0.2', port: 53, backends: [{ address: '127.0.0.1', port: 5353 }] },
+    ]);
+    expect(script).toContain(
+      '  counter conn_tcp_8080 {}\n  counter conn_udp_53 {}\n  counter refused_tcp_8080 {}',
+    );
+    expect(script).toContain('tcp dport 8080 ct mark set 0x0f5a0001 counter name "conn_tcp_8080" dnat');
+    expect(script).toContain('udp dport 53 counter name "conn_udp_53" dnat');
+    expect(script).toContain(
+      'meta l4proto tcp ct original proto-dst 8080 tcp flags & rst == rst counter name "refused_tcp_8080"',
+    );
+    const json = JSON.stringify({
+      nftables: [
+        { metainfo: { version: '1.0.6' } },
+        { counter: { family: 'ip', name: 'conn_tcp_8080', table: 't', handle: 1, packets: 7, bytes: 420 } },
+        { counter: { family: 'ip', name: 'refused_tcp_8080', table: 't', handle: 2, packets: 2, bytes: 80 } },
+        { counter: { family: 'ip', name: 'conn_udp_53', table: 't', handle: 3, packets: 3, bytes: 90 } },
+      ],
+    });
+    expect(parseNftCounters(json)).toEqual(
+      new Map([
+        ['tcp/8080', { connections: 7, refused: 2 }],
+        ['udp/53', { connections: 3, refused: 0 }],
+      ]),
+    );
   });
 
   it('renders an empty table when no port can be served by the kernel', () => {
