@@ -16,6 +16,7 @@ import type { Node__Output } from '../../src/api/gen/types/orch/objects/Node';
 import type { ServiceSpec } from '../../src/api/gen/types/orch/objects/ServiceSpec';
 import type { Task__Output } from '../../src/api/gen/types/orch/objects/Task';
 import { ControlApiClient } from '../../src/cli/control-client';
+import { processAlive } from '../../src/node/node-pid-file';
 import { type ProcessMemory, processMemory } from './hollow-scale-memory';
 import type {
   DriverRequest,
@@ -396,18 +397,9 @@ export class HollowScaleCluster {
     // SIGTERM lets a profiled daemon write its --cpu-prof; SIGKILL whatever is left.
     for (const m of this.managers) this.signal(m.pid, 'SIGTERM');
     const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && this.managers.some((m) => this.alive(m.pid))) await sleep(100);
+    while (Date.now() < deadline && this.managers.some((m) => processAlive(m.pid))) await sleep(100);
     for (const m of this.managers) this.signal(m.pid, 'SIGKILL');
     rmSync(this.root, { recursive: true, force: true });
-  }
-
-  private alive(pid: number): boolean {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   private signal(pid: number, signal: NodeJS.Signals): void {

@@ -5,20 +5,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processAlive } from '../../../src/node/node-pid-file';
 import { BenchState, cleanUp } from '../../bench/convergence-cleanup';
 
 /** A long-running process whose command line names `marker`, like an orch daemon names its data dir. */
 function spawnSleeper(marker: string): ChildProcess {
   return spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', marker], { stdio: 'ignore' });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -37,7 +29,7 @@ describe('convergence benchmark cleanup', () => {
   });
 
   afterEach(() => {
-    for (const child of children.splice(0)) if (child.pid && alive(child.pid)) child.kill('SIGKILL');
+    for (const child of children.splice(0)) if (child.pid && processAlive(child.pid)) child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -86,7 +78,7 @@ describe('convergence benchmark cleanup', () => {
 
     await cleanUp(state, () => undefined);
 
-    expect(alive(other.pid!)).toBe(true);
+    expect(processAlive(other.pid!)).toBe(true);
   });
 
   it('does nothing on a second run', async () => {

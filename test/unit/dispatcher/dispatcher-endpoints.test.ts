@@ -1,32 +1,16 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { EndpointsMessage__Output } from '../../../src/api/gen/types/orch/dispatcher/EndpointsMessage';
-import {
-  type DispatcherClient,
-  endpointsMessages,
-  type SessionMessage__Output,
-} from '../../../src/manager/dispatcher';
+import { type DispatcherClient, endpointsMessages } from '../../../src/manager/dispatcher';
 import type { ServiceEndpoints } from '../../../src/mesh';
 import type { MemoryStore } from '../../../src/store';
 import {
   clientAs,
   eventually,
   newTestStore,
+  openSession,
   startTestDispatcher,
   type TestDispatcher,
 } from './dispatcher-harness';
-
-function openSession(
-  client: DispatcherClient,
-): Promise<{ sessionId: string; call: grpc.ClientReadableStream<SessionMessage__Output> }> {
-  const call = client.session({
-    description: { hostname: 'h', meshAddr: '127.0.0.7' },
-    addr: '127.0.0.9:4242',
-  });
-  return new Promise((resolve, reject) => {
-    call.once('data', (m: SessionMessage__Output) => resolve({ sessionId: m.sessionId, call }));
-    call.on('error', reject);
-  });
-}
 
 interface EndpointsStream {
   messages: EndpointsMessage__Output[];
@@ -97,7 +81,7 @@ describe('dispatcher endpoints stream', () => {
   it('sends the complete table, then each change, with backends at their node declared mesh address', async () => {
     await publishWeb(store);
     const worker = client('w1');
-    const { sessionId } = await openSession(worker);
+    const { sessionId } = await openSession(worker, '127.0.0.9:4242');
     const stream = followEndpoints(worker, sessionId);
     const first = await eventually(() => stream.messages[0], 'the complete table');
     expect(first).toMatchObject({ complete: true, more: false, removedServiceIds: [] });
@@ -120,7 +104,7 @@ describe('dispatcher endpoints stream', () => {
   });
 
   it('refuses a stream for a session that is not the caller', async () => {
-    const { sessionId } = await openSession(client('w1'));
+    const { sessionId } = await openSession(client('w1'), '127.0.0.9:4242');
     const stream = followEndpoints(client('w2'), sessionId);
     const err = await stream.ended;
     expect(err?.details).toMatch(/session/i);
@@ -128,7 +112,7 @@ describe('dispatcher endpoints stream', () => {
 
   it('ends the stream when the node session ends, so the node follows its next session', async () => {
     const worker = client('w1');
-    const session = await openSession(worker);
+    const session = await openSession(worker, '127.0.0.9:4242');
     const stream = followEndpoints(worker, session.sessionId);
     await eventually(() => stream.messages[0], 'the complete table');
     await eventually(() => d.dispatcher.stats().endpointStreams === 1, 'the stream registered');

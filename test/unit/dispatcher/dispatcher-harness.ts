@@ -10,6 +10,7 @@ import {
   insecureNodeClientOptions,
   metadataIdentity,
   newDispatcherClient,
+  type SessionMessage__Output,
 } from '../../../src/manager/dispatcher';
 import type { TaskInput } from '../../../src/store';
 import { LocalProposer, MemoryStore } from '../../../src/store';
@@ -96,4 +97,18 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+export interface TestSession {
+  sessionId: string;
+  call: grpc.ClientReadableStream<SessionMessage__Output>;
+}
+
+/** Opens an agent session as a node whose mesh address is 127.0.0.7; resolves on its first message. */
+export function openSession(client: DispatcherClient, addr = ''): Promise<TestSession> {
+  const call = client.session({ description: { hostname: 'h', meshAddr: '127.0.0.7' }, addr });
+  return new Promise((resolve, reject) => {
+    call.once('data', (m: SessionMessage__Output) => resolve({ sessionId: m.sessionId, call }));
+    call.on('error', reject);
+  });
 }

@@ -1,15 +1,6 @@
-// The dispatcher's Endpoints stream carries the networked services a worker's embedded DNS and VIP
-// listeners need (issue #7): per service with a VIP its VIPs, VIP ports and backends, plus the IDs
-// of the networks; the complete set first, then each change, computed once on the leader from the
-// same StoreEndpointSource as the ingress table.
-import type * as grpc from '@grpc/grpc-js';
 import type { EndpointsMessage__Output } from '../../../src/api/gen/types/orch/dispatcher/EndpointsMessage';
 import { silentLogger } from '../../../src/common/logger';
-import {
-  type DispatcherClient,
-  endpointsMessages,
-  type SessionMessage__Output,
-} from '../../../src/manager/dispatcher';
+import { type DispatcherClient, endpointsMessages } from '../../../src/manager/dispatcher';
 import { StoreEndpointSource } from '../../../src/mesh';
 import type { NetworkedService } from '../../../src/network/network-directory';
 import { NetworkedServiceTable } from '../../../src/network/networked-service-table';
@@ -19,19 +10,10 @@ import {
   clientAs,
   eventually,
   newTestStore,
+  openSession,
   startTestDispatcher,
   type TestDispatcher,
 } from './dispatcher-harness';
-
-function openSession(
-  client: DispatcherClient,
-): Promise<{ sessionId: string; call: grpc.ClientReadableStream<SessionMessage__Output> }> {
-  const call = client.session({ description: { hostname: 'h', meshAddr: '127.0.0.7' }, addr: '' });
-  return new Promise((resolve, reject) => {
-    call.once('data', (m: SessionMessage__Output) => resolve({ sessionId: m.sessionId, call }));
-    call.on('error', reject);
-  });
-}
 
 function followEndpoints(client: DispatcherClient, sessionId: string) {
   const call = client.endpoints({ sessionId });

@@ -1,10 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { silentLogger } from '../../../src/common/logger';
-import {
-  type DispatcherClient,
-  insecureNodeClientOptions,
-  type SessionMessage__Output,
-} from '../../../src/manager/dispatcher';
+import { type DispatcherClient, insecureNodeClientOptions } from '../../../src/manager/dispatcher';
 import { StaticNetworkDirectory } from '../../../src/network';
 import { DispatcherEndpointFeed } from '../../../src/node/dispatcher-endpoint-feed';
 import type { MemoryStore } from '../../../src/store';
@@ -12,22 +8,10 @@ import {
   clientAs,
   eventually,
   newTestStore,
+  openSession,
   startTestDispatcher,
   type TestDispatcher,
 } from '../dispatcher/dispatcher-harness';
-
-interface Session {
-  id: string;
-  call: grpc.ClientReadableStream<SessionMessage__Output>;
-}
-
-function openSession(client: DispatcherClient): Promise<Session> {
-  const call = client.session({ description: { hostname: 'w', meshAddr: '127.0.0.5' }, addr: '' });
-  return new Promise((resolve, reject) => {
-    call.once('data', (m: SessionMessage__Output) => resolve({ id: m.sessionId, call }));
-    call.on('error', reject);
-  });
-}
 
 async function publish(store: MemoryStore, id: string, port: number): Promise<void> {
   const ports = [{ publishedPort: port, targetPort: 80, publishMode: 'PUBLISH_MODE_INGRESS' as const }];
@@ -83,7 +67,7 @@ describe("a worker's endpoint feed (the dispatcher's Endpoints stream on the age
   it('follows the table on the agent session and again on its next session, keeping the table meanwhile', async () => {
     await publish(store, 'web', 8080);
     const first = await openSession(agentClient);
-    agentSession = { manager: d.addr, sessionId: first.id };
+    agentSession = { manager: d.addr, sessionId: first.sessionId };
     const { table } = startFeed();
     await eventually(() => table.get('web'), 'the complete table');
 
@@ -98,7 +82,7 @@ describe("a worker's endpoint feed (the dispatcher's Endpoints stream on the age
 
     // The agent opens a new session: the feed follows it and gets the complete table again.
     const second = await openSession(agentClient);
-    agentSession = { manager: d.addr, sessionId: second.id };
+    agentSession = { manager: d.addr, sessionId: second.sessionId };
     await eventually(() => table.get('api') === undefined && table.get('web') !== undefined, 'the new table');
     second.call.cancel();
   });
@@ -123,7 +107,7 @@ describe("a worker's endpoint feed (the dispatcher's Endpoints stream on the age
     let announcements = 0;
     directory.subscribe(() => announcements++);
     const first = await openSession(agentClient);
-    agentSession = { manager: d.addr, sessionId: first.id };
+    agentSession = { manager: d.addr, sessionId: first.sessionId };
     const { networked } = startFeed(directory);
     // Until the stream delivers, the directory knows no networks (it does not remove any).
     expect(directory.networks()).toBeUndefined();
@@ -153,7 +137,7 @@ describe("a worker's endpoint feed (the dispatcher's Endpoints stream on the age
 
     // The next session's complete set replaces everything: web gone, both networks known.
     const second = await openSession(agentClient);
-    agentSession = { manager: d.addr, sessionId: second.id };
+    agentSession = { manager: d.addr, sessionId: second.sessionId };
     await eventually(() => directory.current().get('web') === undefined, 'the resync');
     expect([...directory.current().keys()]).toEqual(['api']);
     expect(directory.networks()).toEqual(new Set([net, other.meta!.id]));
