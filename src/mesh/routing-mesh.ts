@@ -86,10 +86,15 @@ export class RoutingMesh {
     const fastPath = options.fastPath;
     if (fastPath?.counts) {
       const counts = fastPath.counts.bind(fastPath);
-      options.metrics?.addRemoteSources(async () => ({
-        listeners: this.fastPathSources(await counts()),
-        draining: new Map(),
-      }));
+      options.metrics?.addRemoteSources(async () => {
+        // A failed read (nft gone, table removed by hand) leaves the kernel's series out of this
+        // scrape instead of failing all of /metrics.
+        const read = await counts().catch((err: unknown) => {
+          this.logger.warn({ err }, 'cannot read the kernel fast path counters');
+          return new Map<string, FastPathCounts>();
+        });
+        return { listeners: this.fastPathSources(read), draining: new Map() };
+      });
     }
   }
 
