@@ -28,6 +28,7 @@ export function formatInfo(info: NodeInfoReport): string {
   lines.push(
     `Executor: ${info.executor}`,
     `Routing Mesh: ${info.meshAddr || '(off)'} (${info.meshLb}, ${meshWorkersText(info.meshWorkers)}, ${info.meshServices} published services)`,
+    `Kernel Fast Path: ${info.meshFastPath}`,
     `Metrics: ${info.metricsAddr ? `http://${info.metricsAddr}/metrics` : '(off)'}`,
     `State: ${info.state}`,
     `Data Dir: ${info.dataDir}`,

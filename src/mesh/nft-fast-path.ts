@@ -1,8 +1,9 @@
 // The kernel fast path: nf_tables DNAT that load-balances new connections to a published port
 // straight to a backend (`numgen inc mod N map {...}`), so established traffic never crosses
-// userspace. Everything lives in one table per node (`ip orch_mesh_<node>`), replaced atomically
-// in a single `nft -f` transaction on every change and deleted on close. It needs root and the
-// `nft` binary (Debian package `nftables`); it installs nothing and changes no sysctl.
+// userspace. Everything lives in one table per mesh address (`ip orch_mesh_127_0_0_2`), replaced
+// atomically in a single `nft -f` transaction on every change and deleted on close (or when no
+// port is left to route). It needs root and the `nft` binary (Debian package `nftables`); it
+// installs nothing and changes no sysctl.
 // Draining holds as in userspace: a removed backend leaves the map at once (no new connections),
 // its established connections keep their conntrack NAT binding, and when the drain period ends
 // its endpoint enters a `cut` set whose filter rules reset those connections on their next packet.
@@ -10,8 +11,9 @@
 // dropped before the client sees it, the client's SYN retransmit (1 s later) reopens the
 // connection, and a `retry_tcp` entry for its address and port sends it to the userspace listener,
 // which tries the other backends. Named counters on the rules count connections and refusals per
-// port for the metrics. What it cannot do (so it stays opt-in, see docs/mesh.md): retry without
-// the client's 1 s retransmit, retry UDP, count bytes, or pick by least connections.
+// port for the metrics. What it cannot do (services needing it stay on the userspace proxy, see
+// docs/mesh.md): retry without the client's 1 s retransmit, retry UDP, count bytes, or pick by
+// least connections.
 import { execFile, spawn } from 'node:child_process';
 import { isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
@@ -96,10 +98,18 @@ export function fastPathRoutes(meshAddress: string, services: Iterable<MeshServi
   return routes.sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol));
 }
 
-/** `orch_mesh_<node>`, with the node id reduced to characters nft accepts in a table name. */
-export function nftTableName(nodeId: string): string {
-  const safe = nodeId.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 48);
-  return `orch_mesh_${safe || 'node'}`;
+/**
+ * `orch_mesh_127_0_0_2`: named after the mesh address, which one node at a time listens on, so
+ * nodes sharing a host never touch each other's table, and a node that restarts on the address
+ * replaces whatever its killed predecessor left there.
+ */
+export function nftTableName(meshAddress: string): string {
+  return `orch_mesh_${meshAddress.replace(/[^A-Za-z0-9]/g, '_')}`;
+}
+
+/** The script that removes `table` if it exists (and does nothing otherwise). */
+function deleteTableScript(table: string): string {
+  return `table ip ${table} {}\ndelete table ip ${table}\n`;
 }
 
 /**
@@ -275,8 +285,7 @@ export async function detectNftables(nftPath = 'nft'): Promise<NftablesDetection
 }
 
 export interface NftablesFastPathOptions {
-  /** Names the table (`orch_mesh_<nodeId>`), so several nodes on one host do not clash. */
-  nodeId: string;
+  /** Also names the table (see nftTableName). */
   meshAddress: string;
   logger: Logger;
   nftPath?: string;
@@ -301,25 +310,22 @@ export class NftablesFastPath implements MeshFastPath {
     private readonly options: NftablesFastPathOptions,
     nftPath: string,
   ) {
-    this.table = nftTableName(options.nodeId);
+    this.table = nftTableName(options.meshAddress);
     this.nftPath = nftPath;
     this.logger = options.logger.child({ module: 'mesh-nft', table: this.table });
   }
 
   /**
-   * A fast path when nftables works here, else undefined (logged once with the reason):
-   * callers fall back to the userspace proxy alone.
+   * A fast path when nftables works here. Removes what a killed daemon on the same mesh address
+   * left in the kernel. Throws MeshFastPathError, saying why, when it cannot work here: callers
+   * fall back to the userspace proxy alone, or refuse to start when the fast path was required.
    */
-  static async create(options: NftablesFastPathOptions): Promise<NftablesFastPath | undefined> {
+  static async create(options: NftablesFastPathOptions): Promise<NftablesFastPath> {
     const detected = await detectNftables(options.nftPath);
-    if (!detected.available) {
-      options.logger.warn(
-        { reason: detected.reason },
-        'kernel fast path unavailable; using the userspace proxy',
-      );
-      return undefined;
-    }
-    return new NftablesFastPath(options, detected.nftPath);
+    if (!detected.available) throw new MeshFastPathError(detected.reason);
+    const fastPath = new NftablesFastPath(options, detected.nftPath);
+    await runNft(detected.nftPath, ['-f', '-'], deleteTableScript(fastPath.table));
+    return fastPath;
   }
 
   apply(routes: readonly FastPathRoute[]): Promise<void> {
@@ -359,12 +365,18 @@ export class NftablesFastPath implements MeshFastPath {
           timeoutS: Math.ceil((cut.untilMs - now) / 1000),
         });
     }
-    const script = renderNftRuleset(this.table, this.options.meshAddress, this.routes, cuts);
     // The swap restarts every counter at 0: keep what they counted (packets counted between this
     // read and the swap are lost; there are few, and updates are rare).
     if (this.installed) addCounts(this.carried, await this.readCounters());
-    await runNft(this.nftPath, ['-f', '-'], script);
-    this.installed = true;
+    if (this.routes.length === 0 && cuts.length === 0) {
+      // Nothing to route and no connection to cut: no table at all.
+      if (this.installed) await runNft(this.nftPath, ['-f', '-'], deleteTableScript(this.table));
+      this.installed = false;
+    } else {
+      const script = renderNftRuleset(this.table, this.options.meshAddress, this.routes, cuts);
+      await runNft(this.nftPath, ['-f', '-'], script);
+      this.installed = true;
+    }
     this.logger.debug({ routes: this.routes.length, cuts: cuts.length }, 'kernel fast path updated');
   }
 
@@ -390,9 +402,11 @@ export class NftablesFastPath implements MeshFastPath {
     return run;
   }
 
-  /** The table as nft prints it (for diagnostics and tests). */
+  /** The table as nft prints it, '' when there is none (for diagnostics and tests). */
   list(): Promise<string> {
-    return runNft(this.nftPath, ['list', 'table', 'ip', this.table]);
+    return this.serialize(async () =>
+      this.installed ? runNft(this.nftPath, ['list', 'table', 'ip', this.table]) : '',
+    );
   }
 
   async close(): Promise<void> {
@@ -402,6 +416,6 @@ export class NftablesFastPath implements MeshFastPath {
     await this.queue;
     if (!this.installed) return;
     this.installed = false;
-    await runNft(this.nftPath, ['-f', '-'], `table ip ${this.table} {}\ndelete table ip ${this.table}\n`);
+    await runNft(this.nftPath, ['-f', '-'], deleteTableScript(this.table));
   }
 }

@@ -52,6 +52,8 @@ export interface NodeInfoReport extends NodeStatusReport {
   meshServices: number;
   /** Processes serving the mesh's TCP ports (`--mesh-workers`); 0: the daemon itself. */
   meshWorkers: number;
+  /** The kernel fast path (`--mesh-fast-path`): `on`, `off` or `unavailable: <why>`. */
+  meshFastPath: string;
   /** Present on managers. */
   cluster?: {
     leaderAddr: string;
@@ -153,6 +155,7 @@ function infoToWire(report: NodeInfoReport): NodeInfo {
     metricsAddr: report.metricsAddr,
     meshServices: report.meshServices,
     meshWorkers: report.meshWorkers,
+    meshFastPath: report.meshFastPath,
   };
 }
 
@@ -168,6 +171,7 @@ function infoFromWire(info: NodeInfo__Output): NodeInfoReport {
     metricsAddr: info.metricsAddr,
     meshServices: info.meshServices,
     meshWorkers: info.meshWorkers,
+    meshFastPath: info.meshFastPath,
   };
   if (info.cluster) {
     const { leaderAddr, managers, reachableManagers, nodes, tasks, raftTerm } = info.cluster;

@@ -190,7 +190,7 @@ export class NodeDaemon {
       nodeId: this.state.nodeId,
       meshAddress: this.meshAddress,
       lb: settings.meshLb ?? 'round-robin',
-      fastPath: settings.meshFastPath ?? false,
+      fastPath: settings.meshFastPath ?? 'auto',
       workers:
         settings.meshWorkers === undefined || settings.meshWorkers === 'auto'
           ? autoMeshWorkers()
@@ -507,6 +507,7 @@ export class NodeDaemon {
       metricsAddr: this.metricsServer?.address ?? '',
       meshServices: this.nodeMesh?.status().length ?? 0,
       meshWorkers: this.nodeMesh?.workerCount ?? 0,
+      meshFastPath: this.nodeMesh?.fastPathState ?? 'off',
     };
     const manager = this.manager;
     if (manager) {

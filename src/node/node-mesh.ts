@@ -10,19 +10,24 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { EndpointChange, EndpointSubscription, EndpointTable } from '../mesh/endpoint-table';
 import { meshBackendsOf, meshServiceSpecOf, type ServiceEndpoints } from '../mesh/mesh-endpoints';
+import { MeshFastPathError } from '../mesh/mesh-errors';
 import { createMeshMetrics } from '../mesh/mesh-metrics';
 import type { LoadBalancing } from '../mesh/mesh-types';
 import { MeshWorkers } from '../mesh/mesh-workers';
 import { NftablesFastPath } from '../mesh/nft-fast-path';
 import { type MeshServiceStatus, RoutingMesh } from '../mesh/routing-mesh';
+import type { MeshFastPathMode } from './node-state';
 
 export interface NodeMeshOptions {
   nodeId: string;
   meshAddress: string;
   /** Load balancing of every service on this node (`--mesh-lb`). */
   lb: LoadBalancing;
-  /** Mirror round-robin services into nftables (`--mesh-fast-path`), when root and nft allow. */
-  fastPath: boolean;
+  /**
+   * The kernel fast path (`--mesh-fast-path`): round-robin services routed by nftables. `auto`:
+   * when root and nft allow, else the userspace proxy alone; `on`: refuse to start without it.
+   */
+  fastPath: MeshFastPathMode;
   /** Processes serving the TCP ports (`--mesh-workers`); 0: this process. */
   workers: number;
   /** The daemon's log file, where the mesh workers log too (default: stderr). */
@@ -52,6 +57,32 @@ async function checkBindable(address: string): Promise<void> {
   });
 }
 
+/** The node's kernel fast path as its mode asks, and what became of it. */
+async function startFastPath(
+  options: NodeMeshOptions,
+): Promise<{ fastPath: NftablesFastPath | undefined; fastPathState: string }> {
+  if (options.fastPath === 'off') return { fastPath: undefined, fastPathState: 'off' };
+  try {
+    const fastPath = await NftablesFastPath.create({
+      meshAddress: options.meshAddress,
+      logger: options.logger,
+    });
+    return { fastPath, fastPathState: 'on' };
+  } catch (err) {
+    if (!(err instanceof MeshFastPathError)) throw err;
+    if (options.fastPath === 'on') {
+      throw new MeshFastPathError(
+        `--mesh-fast-path on: the kernel fast path cannot work here: ${err.message}`,
+      );
+    }
+    options.logger.info(
+      { reason: err.message },
+      'kernel fast path unavailable; the userspace proxy serves every published port',
+    );
+    return { fastPath: undefined, fastPathState: `unavailable: ${err.message}` };
+  }
+}
+
 const BIND_RETRY_MIN_MS = 1_000;
 const BIND_RETRY_MAX_MS = 30_000;
 
@@ -69,7 +100,12 @@ export class NodeMesh {
   private table: EndpointTable | undefined;
   private closed = false;
 
-  private constructor(mesh: RoutingMesh, options: NodeMeshOptions) {
+  private constructor(
+    mesh: RoutingMesh,
+    options: NodeMeshOptions,
+    /** `on`, `off`, or `unavailable: <why>` (for `orch info`). */
+    readonly fastPathState: string,
+  ) {
     this.mesh = mesh;
     this.lb = options.lb;
     this.workerCount = options.workers;
@@ -78,13 +114,7 @@ export class NodeMesh {
 
   static async start(options: NodeMeshOptions): Promise<NodeMesh> {
     await checkBindable(options.meshAddress);
-    const fastPath = options.fastPath
-      ? await NftablesFastPath.create({
-          nodeId: options.nodeId,
-          meshAddress: options.meshAddress,
-          logger: options.logger,
-        })
-      : undefined;
+    const { fastPath, fastPathState } = await startFastPath(options);
     // Forked when the first TCP port is published: a node that publishes nothing runs none.
     const workers =
       options.workers > 0
@@ -110,12 +140,12 @@ export class NodeMesh {
       {
         meshAddress: options.meshAddress,
         lb: options.lb,
-        fastPath: fastPath !== undefined,
+        fastPath: fastPathState,
         workers: options.workers,
       },
       'routing mesh started',
     );
-    return new NodeMesh(mesh, options);
+    return new NodeMesh(mesh, options, fastPathState);
   }
 
   /** The table the mesh follows (or last followed). */

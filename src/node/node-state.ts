@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 export type NodeRoleName = 'manager' | 'worker';
 export type ExecutorKind = 'docker' | 'hollow';
 export type MeshLoadBalancing = 'round-robin' | 'least-connections';
+export type MeshFastPathMode = 'auto' | 'on' | 'off';
 
 /**
  * How the daemon runs, from the flags of `orch init`/`join`/`daemon` (the last given wins and is
@@ -19,8 +20,11 @@ export interface DaemonSettings {
   meshAddr?: string;
   /** The mesh's load balancing for every service on this node; default round-robin. */
   meshLb?: MeshLoadBalancing;
-  /** Mirror round-robin services into nftables when root and nft allow; default off. */
-  meshFastPath?: boolean;
+  /**
+   * The mesh's kernel fast path: `auto` (default: nftables routes round-robin services when root
+   * and nft allow), `on` (the daemon refuses to start without it) or `off`.
+   */
+  meshFastPath?: MeshFastPathMode;
   /** Processes serving the mesh's TCP ports (0: the daemon itself); default 'auto', one per core. */
   meshWorkers?: number | 'auto';
   /** host:port of the Prometheus endpoint (/metrics); absent: none. */

@@ -1,28 +1,35 @@
 // The orch routing mesh as the benchmark runs it: one service with one published TCP port,
-// round-robin over the given backends, served by `workers` mesh worker processes as the daemon's
-// `--mesh-workers` would (`auto`: the daemon's default; 0: in this process); `kernel` adds the
-// nftables fast path.
-// Usage: mesh-proxy <userspace|kernel> <meshAddress> <publishedPort> <workers|auto> <host:port>...
+// round-robin over the given backends, with the kernel fast path as the daemon's
+// `--mesh-fast-path auto|on|off` would have it (auto: the default, when root and nft allow) and
+// served by `workers` mesh worker processes as its `--mesh-workers` would (`auto`: the default;
+// 0: in this process). Prints `ready kernel` or `ready userspace` once it serves.
+// Usage: mesh-proxy <auto|on|off> <meshAddress> <publishedPort> <workers|auto> <host:port>...
 import { createLogger } from '../../src/common/logger';
-import { NftablesFastPath, RoutingMesh } from '../../src/mesh';
+import { MeshFastPathError, NftablesFastPath, RoutingMesh } from '../../src/mesh';
 import { autoMeshWorkers, MeshWorkers } from '../../src/mesh/mesh-workers';
+
+async function startFastPath(mode: string, meshAddress: string, logger: ReturnType<typeof createLogger>) {
+  if (mode === 'off') return undefined;
+  try {
+    return await NftablesFastPath.create({ meshAddress, logger });
+  } catch (err) {
+    if (mode === 'auto' && err instanceof MeshFastPathError) return undefined;
+    throw err;
+  }
+}
 
 async function main(): Promise<void> {
   const [mode, meshAddress, port, workerArg, ...targets] = process.argv.slice(2);
   if (!mode || !meshAddress || !port || !workerArg || targets.length === 0) {
     throw new Error(
-      'usage: mesh-proxy <userspace|kernel> <meshAddress> <publishedPort> <workers|auto> <host:port>...',
+      'usage: mesh-proxy <auto|on|off> <meshAddress> <publishedPort> <workers|auto> <host:port>...',
     );
   }
   const logger = createLogger({ level: 'warn' });
   const count = workerArg === 'auto' ? autoMeshWorkers() : Number(workerArg);
   const workers =
     count > 0 ? new MeshWorkers({ count, config: { meshAddress, logLevel: 'warn' }, logger }) : undefined;
-  const fastPath =
-    mode === 'kernel'
-      ? await NftablesFastPath.create({ nodeId: `bench_${process.pid}`, meshAddress, logger })
-      : undefined;
-  if (mode === 'kernel' && !fastPath) throw new Error('kernel fast path unavailable (root and nft needed)');
+  const fastPath = await startFastPath(mode, meshAddress, logger);
   const mesh = new RoutingMesh({
     meshAddress,
     logger,
@@ -42,7 +49,7 @@ async function main(): Promise<void> {
       return { taskId: `task${i}`, address: address!, port: Number(p), healthy: true };
     }),
   );
-  process.stdout.write('ready\n');
+  process.stdout.write(`ready ${fastPath ? 'kernel' : 'userspace'}\n`);
   const stop = async () => {
     await mesh.close();
     process.exit(0);

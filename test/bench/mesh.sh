@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Routing mesh benchmark: orch mesh (userspace and nftables) vs direct and HAProxy, with wrk.
-# Usage: test/bench/mesh.sh [--duration 5] [--connections 1,16,64] [--targets direct,naive,orch,orch-1,orch-kernel,haproxy]
+# Routing mesh benchmark: orch mesh (its default: the nftables fast path when root; and its userspace
+# proxy) vs direct and HAProxy, with wrk.
+# Usage: test/bench/mesh.sh [--duration 5] [--connections 1,16,64] [--targets direct,naive,orch,orch-userspace,orch-1,haproxy]
 # Installs Debian's wrk and haproxy when missing (needs root for that), compiles the bench and
 # the mesh into a temp dir, runs, and removes everything it made.
 set -euo pipefail

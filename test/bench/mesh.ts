@@ -1,12 +1,14 @@
-// Routing mesh benchmark: requests/s and latency through the orch mesh (userspace proxy, and
-// the nftables kernel fast path when root) next to a direct connection and HAProxy in TCP mode,
+// Routing mesh benchmark: requests/s and latency through the orch mesh (as a node runs it by
+// default: the nftables kernel fast path when root, and its userspace proxy alone) next to a
+// direct connection and HAProxy in TCP mode,
 // all over the same 3 Node HTTP backends, measured with wrk on this machine in one run.
 // Run through test/bench/mesh.sh (installs wrk and haproxy when missing, compiles, cleans up).
 // Options: --duration SECONDS per run (default 4), --rounds N (default 3; the median run is reported,
 // targets take turns in every round so that load from elsewhere hits them alike),
-// --connections 1,16,64, --targets direct,naive,orch,orch-1,orch-kernel,haproxy (naive: a plain
+// --connections 1,16,64, --targets direct,naive,orch,orch-userspace,orch-1,haproxy (naive: a plain
 // socket.pipe proxy in its own process, mesh-naive.ts, the floor a userspace proxy has to beat;
-// orch: the daemon's default, mesh worker processes, one per core; orch-1: the mesh in one process)
+// orch: the daemon's defaults, kernel fast path when root over mesh worker processes, one per
+// core; orch-userspace: the same with --mesh-fast-path off; orch-1: that in one process)
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
@@ -130,7 +132,7 @@ async function main(): Promise<void> {
   const seconds = Number(arg('duration', '4'));
   const rounds = Number(arg('rounds', '3'));
   const connectionLevels = arg('connections', '1,16,64').split(',').map(Number);
-  const wanted = new Set(arg('targets', 'direct,naive,orch,orch-1,orch-kernel,haproxy').split(','));
+  const wanted = new Set(arg('targets', 'direct,naive,orch,orch-userspace,orch-1,haproxy').split(','));
   const here = __dirname;
   workDir = mkdtempSync(join(tmpdir(), 'orch-bench-mesh-'));
 
@@ -158,32 +160,27 @@ async function main(): Promise<void> {
     targets.push({ name: 'naive pipe proxy', url: `http://${address}:${port}/` });
   }
   const orchTargets = [
-    { key: 'orch', name: 'orch mesh (userspace)', address: '127.66.0.1', workers: 'auto' },
-    { key: 'orch-1', name: 'orch mesh (1 process)', address: '127.66.0.5', workers: '0' },
+    { key: 'orch', name: 'orch mesh', address: '127.66.0.1', fastPath: 'auto', workers: 'auto' },
+    {
+      key: 'orch-userspace',
+      name: 'orch userspace',
+      address: '127.66.0.2',
+      fastPath: 'off',
+      workers: 'auto',
+    },
+    { key: 'orch-1', name: 'orch userspace 1 proc', address: '127.66.0.5', fastPath: 'off', workers: '0' },
   ];
   for (const t of orchTargets) {
     if (!wanted.has(t.key)) continue;
     const port = await freePort(t.address);
-    await start(
+    const { line } = await start(
       process.execPath,
-      [join(here, 'mesh-proxy.js'), 'userspace', t.address, String(port), t.workers, ...backendList],
-      /ready/,
+      [join(here, 'mesh-proxy.js'), t.fastPath, t.address, String(port), t.workers, ...backendList],
+      /ready (kernel|userspace)/,
     );
-    targets.push({ name: t.name, url: `http://${t.address}:${port}/` });
-  }
-  if (wanted.has('orch-kernel')) {
-    if (process.getuid?.() === 0) {
-      const address = '127.66.0.2';
-      const port = await freePort(address);
-      await start(
-        process.execPath,
-        [join(here, 'mesh-proxy.js'), 'kernel', address, String(port), '0', ...backendList],
-        /ready/,
-      );
-      targets.push({ name: 'orch mesh (nftables)', url: `http://${address}:${port}/` });
-    } else {
-      process.stderr.write('skipping the kernel fast path: not root\n');
-    }
+    // The default names the path it took: the kernel's when root and nft allow.
+    const name = t.key === 'orch' ? `${t.name} (${line.split(' ')[1]})` : t.name;
+    targets.push({ name, url: `http://${t.address}:${port}/` });
   }
   if (wanted.has('haproxy')) {
     const address = '127.66.0.3';

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControlApiClient } from '../../src/cli/control-client';
-import { removeNodeContainers, removeNodeNetworking } from './support/docker-cli';
+import { removeMeshTables, removeNodeContainers, removeNodeNetworking } from './support/docker-cli';
 import { ProcessGroup, type TrackedProcess } from './support/processes';
 import { TempDirs } from './support/temp-dirs';
 import { waitUntil } from './support/wait';
@@ -81,7 +81,12 @@ export class OrchCluster {
 
   /** Node n's address (n from 1). */
   addr(n: number): string {
-    return `${this.prefix}.${n}:4242`;
+    return `${this.host(n)}:4242`;
+  }
+
+  /** Node n's host: its advertise address and so its routing mesh address. */
+  host(n: number): string {
+    return `${this.prefix}.${n}`;
   }
 
   dataDir(n: number): string {
@@ -231,8 +236,9 @@ export class OrchCluster {
   }
 
   /**
-   * Kills every daemon this cluster started (by PID), removes the containers, engine networks and
-   * nftables VIP tables of its nodes (Docker executor) and its directories.
+   * Kills every daemon this cluster started (by PID), removes the nftables tables of its nodes'
+   * routing meshes (kernel fast path), the containers, engine networks and nftables VIP tables of
+   * its nodes (Docker executor) and its directories.
    */
   async close(): Promise<void> {
     for (const pid of this.pids) {
@@ -243,6 +249,7 @@ export class OrchCluster {
       }
     }
     await this.group.killAll();
+    await removeMeshTables([...this.nodeIds.keys()].map((n) => this.host(n)));
     if (this.executor === 'docker') {
       try {
         await this.removeContainers();

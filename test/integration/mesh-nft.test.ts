@@ -59,11 +59,10 @@ describeNft('routing mesh kernel fast path (nftables)', () => {
   let registry: Registry;
   let published: number;
   let backends: HttpBackend[] = [];
-  const nodeId = `test_${process.pid}`;
 
   beforeEach(async () => {
     expect(await detectNftables()).toEqual({ available: true, nftPath: 'nft' });
-    fastPath = (await NftablesFastPath.create({ nodeId, meshAddress: MESH, logger: silentLogger() }))!;
+    fastPath = await NftablesFastPath.create({ meshAddress: MESH, logger: silentLogger() });
     registry = new Registry();
     mesh = new RoutingMesh({
       meshAddress: MESH,
@@ -188,13 +187,31 @@ describeNft('routing mesh kernel fast path (nftables)', () => {
     expect(await fastPath.list()).toContain('cut_tcp');
   });
 
-  it('removes its rules when the service goes and its table on close', async () => {
+  it('keeps a table only while a port is routed, and removes it on close', async () => {
+    expect(nftTables()).not.toContain(fastPath.table);
     await mesh.setService('svc', spec());
     await mesh.setBackends('svc', list([true, true, true]));
     expect(nftTables()).toContain(fastPath.table);
     await mesh.removeService('svc');
-    expect(await fastPath.list()).not.toContain('dnat ip to');
+    expect(nftTables()).not.toContain(fastPath.table);
+    await mesh.setService('svc', spec());
+    await mesh.setBackends('svc', list([true, true, true]));
+    expect(nftTables()).toContain(fastPath.table);
     await mesh.close();
     expect(nftTables()).not.toContain(fastPath.table);
+  });
+
+  it('replaces the table a killed daemon left on its mesh address, before routing anything', async () => {
+    // What a SIGKILLed predecessor leaves: rules that would still send the port to its backends.
+    const stale = `table ip ${fastPath.table} {\n  chain mesh_output {\n    type nat hook output priority -100; policy accept;\n    ip daddr ${MESH} tcp dport ${published} dnat ip to ${BACKEND_HOST}:${backends[0]!.port}\n  }\n}\n`;
+    execFileSync('nft', ['-f', '-'], { input: stale });
+    expect(await httpGet(MESH, published)).toBe('b0');
+    const successor = await NftablesFastPath.create({ meshAddress: MESH, logger: silentLogger() });
+    try {
+      expect(nftTables()).not.toContain(fastPath.table);
+      await expect(httpGet(MESH, published)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    } finally {
+      await successor.close();
+    }
   });
 });

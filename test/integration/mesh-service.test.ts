@@ -4,8 +4,10 @@
 // killing a task container or a whole worker during a stream of requests is absorbed once the change
 // converged (the failed requests meanwhile are printed, to be quoted); a taken port is refused; UDP is
 // published too; --publish-add/--publish-rm reach every node's mesh; host mode binds on the task's
-// node only, once per node; /metrics counts connections per service.
-import { execFile } from 'node:child_process';
+// node only, once per node; /metrics counts connections per service. All of it twice: on the
+// default path (the kernel fast path where root and nft allow, as in CI) and with --mesh-fast-path off
+// (the userspace proxy alone).
+import { execFile, execFileSync } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
@@ -137,7 +139,20 @@ class RequestStream {
   }
 }
 
-describeDocker('routing mesh across nodes (1 manager + 2 workers, Docker)', () => {
+/** Whether this machine gives the kernel fast path what it needs (root and a working nft). */
+function kernelFastPathPossible(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  try {
+    execFileSync('nft', ['list', 'tables'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function meshSuite(fastPath: 'auto' | 'off'): void {
+  /** The daemon flag that picks the path under test (none: the default, auto). */
+  const fastPathFlags = fastPath === 'off' ? ['--mesh-fast-path', 'off'] : [];
   const cluster = new OrchCluster({ executor: 'docker' });
   const scratch = mkdtempSync(join(tmpdir(), 'orch-mesh-test-'));
   let metricsAddr = '';
@@ -283,12 +298,13 @@ describeDocker('routing mesh across nodes (1 manager + 2 workers, Docker)', () =
       `${HEARTBEAT_MS / 1000}s`,
       '--metrics-addr',
       `${host(1)}:${metricsPort}`,
+      ...fastPathFlags,
     );
     if (init.code !== 0) throw new Error(`init failed: ${init.stderr}`);
     metricsAddr = `${host(1)}:${metricsPort}`;
     const token = await cluster.token('worker', 1);
     for (const n of [2, 3]) {
-      const joined = await cluster.join(n, token, 1, '--executor', 'docker');
+      const joined = await cluster.join(n, token, 1, '--executor', 'docker', ...fastPathFlags);
       if (joined.code !== 0) throw new Error(`join of node ${n} failed: ${joined.stderr}\n${cluster.log(n)}`);
     }
     await waitUntil(async () => (await orchOk(1, 'node', 'ls')).match(/\bReady\b/g)?.length === 3, {
@@ -305,6 +321,13 @@ describeDocker('routing mesh across nodes (1 manager + 2 workers, Docker)', () =
       await cluster.close();
     } finally {
       rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it(`routes on ${fastPath === 'off' ? 'the userspace proxy alone' : 'the kernel fast path where root and nft allow'} on every node`, async () => {
+    const expected = fastPath === 'off' ? 'off' : kernelFastPathPossible() ? 'on' : 'unavailable';
+    for (const n of [1, 2, 3]) {
+      expect(await orchOk(n, 'info')).toMatch(new RegExp(`^Kernel Fast Path: ${expected}`, 'm'));
     }
   });
 
@@ -428,7 +451,7 @@ describeDocker('routing mesh across nodes (1 manager + 2 workers, Docker)', () =
     await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS));
     const during = await stream.stop();
     process.stdout.write(
-      `mesh-service: task container killed: ${during.failed} failed of ${during.ok + during.failed} requests during the change\n`,
+      `mesh-service (fast path ${fastPath}): task container killed: ${during.failed} failed of ${during.ok + during.failed} requests during the change\n`,
     );
     await everyNodeReaches(webPort, 3);
     for (const n of [1, 2, 3]) expect(await requests(host(n), webPort, 30)).toHaveLength(30);
@@ -449,9 +472,16 @@ describeDocker('routing mesh across nodes (1 manager + 2 workers, Docker)', () =
     await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS));
     const during = await stream.stop();
     process.stdout.write(
-      `mesh-service: worker lost: ${during.failed} failed of ${during.ok + during.failed} requests during the change\n`,
+      `mesh-service (fast path ${fastPath}): worker lost: ${during.failed} failed of ${during.ok + during.failed} requests during the change\n`,
     );
     await everyNodeReaches(webPort, 3, [1, 2]);
     for (const n of [1, 2]) expect(await requests(host(n), webPort, 30)).toHaveLength(30);
   });
-});
+}
+
+describeDocker('routing mesh across nodes (1 manager + 2 workers, Docker), default path', () =>
+  meshSuite('auto'),
+);
+describeDocker('routing mesh across nodes (1 manager + 2 workers, Docker), --mesh-fast-path off', () =>
+  meshSuite('off'),
+);

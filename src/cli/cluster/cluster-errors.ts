@@ -28,6 +28,7 @@ const USER_FACING = new Set([
   'TransportListenError',
   'NodeMetricsListenError',
   'MeshAddressError',
+  'MeshFastPathError',
 ]);
 
 export function toUserError(err: unknown): unknown {

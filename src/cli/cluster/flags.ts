@@ -11,7 +11,12 @@ import {
 } from '../../manager/manager-addresses';
 import { parseDurationMs } from '../../manager/spec';
 import { resolveDataDir } from '../../node/data-dir';
-import type { DaemonSettings, ExecutorKind, MeshLoadBalancing } from '../../node/node-state';
+import type {
+  DaemonSettings,
+  ExecutorKind,
+  MeshFastPathMode,
+  MeshLoadBalancing,
+} from '../../node/node-state';
 import { UserError } from '../errors';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -98,7 +103,7 @@ export interface DaemonSettingsOptions {
   executor?: string;
   meshAddr?: string;
   meshLb?: string;
-  meshFastPath?: boolean;
+  meshFastPath?: string;
   meshWorkers?: string;
   metricsAddr?: string;
   hostname?: string;
@@ -116,7 +121,10 @@ export function addDaemonSettingsOptions(command: Command): Command {
       'address the routing mesh listens on and binds task ports to (default: the advertise host)',
     )
     .option('--mesh-lb <mode>', 'routing mesh load balancing: round-robin (default) or least-connections')
-    .option('--mesh-fast-path', 'route round-robin services in the kernel (nftables; needs root and nft)')
+    .option(
+      '--mesh-fast-path <auto|on|off>',
+      'route round-robin services in the kernel (nftables): auto (default: when root and nft allow), on (required), off',
+    )
     .option(
       '--mesh-workers <n|auto>',
       "processes serving the routing mesh's TCP ports: auto (default, one per core), or a number (0: the daemon itself)",
@@ -201,6 +209,15 @@ export function parseMeshWorkersFlag(value: string): number | 'auto' {
   return Number(text);
 }
 
+/** --mesh-fast-path: auto, on or off. */
+export function parseMeshFastPathFlag(value: string): MeshFastPathMode {
+  const text = value.trim();
+  if (text !== 'auto' && text !== 'on' && text !== 'off') {
+    throw new UserError(`--mesh-fast-path: ${JSON.stringify(value)} is not one of auto, on, off`);
+  }
+  return text;
+}
+
 /** --metrics-addr: host:port with an explicit port (0: any free port). */
 export function parseMetricsAddrFlag(value: string): string {
   const text = value.trim();
@@ -255,7 +272,7 @@ export function daemonSettingsFrom(
   if (executor !== undefined) settings.executor = executor;
   if (options.meshAddr !== undefined) settings.meshAddr = parseMeshAddrFlag(options.meshAddr);
   if (options.meshLb !== undefined) settings.meshLb = parseMeshLbFlag(options.meshLb);
-  if (options.meshFastPath !== undefined) settings.meshFastPath = options.meshFastPath;
+  if (options.meshFastPath !== undefined) settings.meshFastPath = parseMeshFastPathFlag(options.meshFastPath);
   if (options.meshWorkers !== undefined) settings.meshWorkers = parseMeshWorkersFlag(options.meshWorkers);
   if (options.metricsAddr === 'off') delete settings.metricsAddr;
   else if (options.metricsAddr !== undefined)

@@ -2,6 +2,7 @@
 // the containers orch runs, e.g. `docker ps --filter label=orch.service.id=…` or `docker rm -f`.
 // Only ever aimed at containers the test's own nodes labelled.
 import { execFile } from 'node:child_process';
+import { nftTableName } from '../../../src/mesh/nft-fast-path';
 import { vipTableName } from '../../../src/network/vip-nftables';
 
 export interface DockerResult {
@@ -56,8 +57,16 @@ export async function removeNodeNetworking(nodeIds: Iterable<string>): Promise<v
       .split('\n')
       .filter((line) => line.trim() !== '');
     if (networks.length > 0) await docker(['network', 'rm', ...networks]);
-    await new Promise((resolve) =>
-      execFile('nft', ['delete', 'table', 'ip', vipTableName(nodeId)], () => resolve(undefined)),
-    );
+    await deleteNftTable(vipTableName(nodeId));
   }
+}
+
+/** Removes the routing mesh's nftables table (kernel fast path) of each killed node's mesh address. */
+export async function removeMeshTables(meshAddresses: Iterable<string>): Promise<void> {
+  for (const address of meshAddresses) await deleteNftTable(nftTableName(address));
+}
+
+/** `nft delete table ip NAME`; a table that is not there (or no nft: not root) is no error. */
+function deleteNftTable(name: string): Promise<void> {
+  return new Promise((resolve) => execFile('nft', ['delete', 'table', 'ip', name], () => resolve()));
 }

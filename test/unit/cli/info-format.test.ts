@@ -19,6 +19,7 @@ const worker: NodeInfoReport = {
   metricsAddr: '',
   meshServices: 2,
   meshWorkers: 2,
+  meshFastPath: 'on',
 };
 
 describe('orch info', () => {
@@ -26,6 +27,7 @@ describe('orch info', () => {
     const text = formatInfo({ ...worker, metricsAddr: '127.0.0.3:9323' });
     expect(text).toContain('Executor: docker\n');
     expect(text).toContain('Routing Mesh: 127.0.0.3 (round-robin, 2 mesh workers, 2 published services)\n');
+    expect(text).toContain('Kernel Fast Path: on\n');
     expect(text).toContain('Metrics: http://127.0.0.3:9323/metrics\n');
   });
 

@@ -2,9 +2,9 @@ import { nftTableName, renderNftRuleset } from '../../../src/mesh';
 import { parseNftCounters } from '../../../src/mesh/nft-fast-path';
 
 describe('nftables fast path rendering', () => {
-  it('names the table after the node with only characters nft accepts', () => {
-    expect(nftTableName('node-1.example')).toBe('orch_mesh_node_1_example');
-    expect(nftTableName('')).toBe('orch_mesh_node');
+  it('names the table after the mesh address, with only characters nft accepts', () => {
+    expect(nftTableName('127.0.0.2')).toBe('orch_mesh_127_0_0_2');
+    expect(nftTableName('fd00::1')).toBe('orch_mesh_fd00__1');
   });
 
   it('replaces the whole table in one transaction with a numgen DNAT map per published port', () => {

@@ -6,6 +6,7 @@ import {
   parseExecutorFlag,
   parseHostnameFlag,
   parseMeshAddrFlag,
+  parseMeshFastPathFlag,
   parseMeshLbFlag,
   parseMeshWorkersFlag,
   parseMetricsAddrFlag,
@@ -39,11 +40,19 @@ describe('daemon settings flags (init, join, daemon)', () => {
       ...kept,
       meshLb: 'least-connections',
     });
-    expect(daemonSettingsFrom({ metricsAddr: 'off', meshFastPath: true }, kept, undefined)).toEqual({
+    expect(daemonSettingsFrom({ metricsAddr: 'off', meshFastPath: 'off' }, kept, undefined)).toEqual({
       executor: 'docker',
       meshAddr: '127.0.0.2',
-      meshFastPath: true,
+      meshFastPath: 'off',
     });
+  });
+
+  it('takes --mesh-fast-path as auto, on or off', () => {
+    expect(
+      daemonSettingsFrom({ meshFastPath: ' on ' }, { meshFastPath: 'off' }, undefined).meshFastPath,
+    ).toBe('on');
+    expect(daemonSettingsFrom({}, { meshFastPath: 'off' }, undefined).meshFastPath).toBe('off');
+    expect(() => parseMeshFastPathFlag('yes')).toThrow('--mesh-fast-path: "yes" is not one of auto, on, off');
   });
 
   it('takes --mesh-workers as auto or a count, and auto is one worker per core', () => {

@@ -33,6 +33,7 @@ const info: NodeInfoReport = {
   metricsAddr: '127.0.0.1:9323',
   meshServices: 2,
   meshWorkers: 2,
+  meshFastPath: 'unavailable: not running as root',
   cluster: {
     leaderAddr: '127.0.0.1:4242',
     managers: 3,
