@@ -60,6 +60,11 @@ export interface RaftNodeOptions {
   maxSizePerMsg?: number;
   /** Append messages in flight per follower. Default 256. */
   maxInflightMsgs?: number;
+  /**
+   * A leader holds an Append that only carries a new commit index for up to this long, so that the
+   * next Append with entries carries it instead (see commit-notices.ts); 0 sends it at once. Default 2.
+   */
+  commitNoticeDelayMs?: number;
   /** A learner is promoted only when its match index is within this many entries of the leader's last. */
   promoteLagEntries?: number;
   serverCredentials?: grpc.ServerCredentials;

@@ -31,6 +31,7 @@ import {
   Role,
   type Snapshot,
 } from '../types';
+import { CommitNotices } from './commit-notices';
 import { AbortError, MembershipError, NotCaughtUpError, NotLeaderError, RaftStoppedError } from './errors';
 import { MemberRegistry } from './member-registry';
 import {
@@ -64,6 +65,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   private ticker: NodeJS.Timeout | undefined;
   private loopDone: Promise<void> = Promise.resolve();
   private readonly wakeup = new Wakeup();
+  private readonly notices: CommitNotices;
   private stopping = false;
   private stopped = false;
   /** The one stop() in progress or done. */
@@ -99,6 +101,9 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     this.confState = initial.confState;
     this.snapshotIndex = memory.snapshot().meta.index;
     this.appliedIndex = this.snapshotIndex;
+    this.notices = new CommitNotices(options.commitNoticeDelayMs ?? 2, (messages) => {
+      if (this.role === Role.Leader && !this.stopping) this.transport.send(messages);
+    });
     this.reads = new ReadBarrier((context) => {
       try {
         this.core.readIndex(context);
@@ -331,6 +336,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     if (options.transferLeadership !== false && !this.stopping) await this.handOffLeadership();
     this.stopping = true;
     clearInterval(this.ticker);
+    this.notices.clear();
     this.notify();
     await this.loopDone;
     await this.shutdown();
@@ -340,6 +346,7 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.ticker);
+    this.notices.clear();
     const err = new RaftStoppedError();
     this.waiters.rejectAll(err);
     this.reads.rejectAll(err);
@@ -589,11 +596,14 @@ export class RaftNode extends EventEmitter<RaftNodeEvents> {
   }
 
   private send(messages: Message[]): void {
-    if (messages.length > 0) this.transport.send(messages);
+    if (messages.length === 0) return;
+    const now = this.role === Role.Leader ? this.notices.route(messages) : messages;
+    if (now.length > 0) this.transport.send(now);
   }
 
   private updateSoftState(leader: NodeId, role: Role, term: number | undefined): void {
     if (leader === this.leader && role === this.role) return;
+    this.notices.clear();
     this.leader = leader;
     this.role = role;
     const change: LeaderChange = {

@@ -1,4 +1,5 @@
 import { LeadershipLostError } from '../../../raft/runtime';
+import { CommitNotices } from '../../../raft/runtime/commit-notices';
 import {
   decodeMemberContext,
   decodeSnapshotEnvelope,
@@ -8,7 +9,8 @@ import {
 import { ProposalWaiters } from '../../../raft/runtime/proposal-waiters';
 import { ReadBarrier } from '../../../raft/runtime/read-barrier';
 import { memoryStorageFrom } from '../../../raft/runtime/recover';
-import { type Entry, EntryType } from '../../../raft/types';
+import { type Entry, EntryType, type Message, MessageType } from '../../../raft/types';
+import { newMessage } from '../../../raft/util';
 
 function entries(from: number, to: number, term: number): Entry[] {
   return Array.from({ length: to - from + 1 }, (_, i) => ({
@@ -52,6 +54,56 @@ describe('proposal waiters', () => {
     await expect(covered).rejects.toThrow(/outcome is unknown/);
     waiters.applied(9, 1);
     await expect(later).resolves.toBeUndefined();
+  });
+});
+
+describe('commit notices', () => {
+  const append = (to: string, index: number, commit: number, withEntries: boolean): Message =>
+    newMessage(MessageType.Append, 'm1', to, 2, {
+      index,
+      logTerm: 2,
+      commit,
+      entries: withEntries ? entries(index + 1, index + 1, 2) : [],
+    });
+
+  afterEach(() => jest.useRealTimers());
+
+  it('holds an Append without entries and sends the newest one per follower after the delay', () => {
+    jest.useFakeTimers();
+    const later: Message[][] = [];
+    const notices = new CommitNotices(2, (ms) => later.push(ms));
+    const heartbeat = newMessage(MessageType.Heartbeat, 'm1', 'm2', 2, { commit: 4 });
+    expect(notices.route([append('m2', 5, 5, false), heartbeat, append('m3', 5, 5, false)])).toEqual([
+      heartbeat,
+    ]);
+    notices.route([append('m2', 5, 6, false)]);
+    jest.advanceTimersByTime(1);
+    expect(later).toEqual([]);
+    jest.advanceTimersByTime(1);
+    expect(later).toEqual([[append('m2', 5, 6, false), append('m3', 5, 5, false)]]);
+  });
+
+  it('forgets a held notice once an Append with entries to the same follower leaves', () => {
+    jest.useFakeTimers();
+    const later: Message[][] = [];
+    const notices = new CommitNotices(2, (ms) => later.push(ms));
+    notices.route([append('m2', 5, 5, false), append('m3', 5, 5, false)]);
+    const next = [append('m2', 5, 5, true)];
+    expect(notices.route(next)).toBe(next);
+    jest.advanceTimersByTime(5);
+    expect(later).toEqual([[append('m3', 5, 5, false)]]);
+    notices.route([append('m2', 6, 6, false)]);
+    notices.clear();
+    jest.advanceTimersByTime(5);
+    expect(later).toHaveLength(1);
+  });
+
+  it('sends everything at once with no delay, read contexts included', () => {
+    const withContext = { ...append('m2', 5, 5, false), context: Buffer.from('r') };
+    const notices = new CommitNotices(0, () => undefined);
+    const messages = [append('m2', 5, 5, false)];
+    expect(notices.route(messages)).toBe(messages);
+    expect(new CommitNotices(2, () => undefined).route([withContext])).toEqual([withContext]);
   });
 });
 
