@@ -8,15 +8,14 @@
 // to it on start() and removes it on close(): the owner binds and shuts that server down.
 import * as grpc from '@grpc/grpc-js';
 import pino, { type Logger } from 'pino';
-import type { MessageBatch__Output } from '../../src/api/gen/types/orch/raft/MessageBatch';
-import type { RaftClient, RaftHandlers } from '../../src/api/gen/types/orch/raft/Raft';
+import type { RaftClient } from '../../src/api/gen/types/orch/raft/Raft';
 import type { SnapshotAck } from '../../src/api/gen/types/orch/raft/SnapshotAck';
 import type { SnapshotChunk__Output } from '../../src/api/gen/types/orch/raft/SnapshotChunk';
 import type { StreamAck } from '../../src/api/gen/types/orch/raft/StreamAck';
 import { protos } from '../../src/api/grpc';
 import type { Message, NodeId } from '../types';
 import { type BackoffOptions, DEFAULT_BACKOFF } from './backoff';
-import { messageFromWire } from './codec';
+import { type DecodedBatch, decodeBatch, encodeBatch } from './batch-codec';
 import { TransportListenError } from './errors';
 import { Peer } from './peer';
 import { SnapshotAssembler } from './snapshot-receiver';
@@ -77,6 +76,28 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_reconnect_backoff_ms': 1000,
 };
 
+let raftService: grpc.ServiceDefinition | undefined;
+
+/**
+ * The generated orch.raft.Raft service with the Stream's batches encoded and decoded by batch-codec
+ * (the same bytes, straight from and into the core's messages): a client writes Message[], a server
+ * reads DecodedBatch. Snapshots keep the generated codec.
+ */
+function raftServiceDefinition(): grpc.ServiceDefinition {
+  if (raftService === undefined) {
+    const generated = protos().orch.raft.Raft.service;
+    raftService = {
+      ...generated,
+      Stream: {
+        ...generated.Stream!,
+        requestSerialize: (messages: readonly Message[]) => encodeBatch(messages),
+        requestDeserialize: (bytes: Buffer) => decodeBatch(bytes),
+      },
+    };
+  }
+  return raftService;
+}
+
 const SERVER_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': MAX_WIRE_MESSAGE_BYTES,
   'grpc.max_send_message_length': MAX_WIRE_MESSAGE_BYTES,
@@ -88,7 +109,7 @@ export class GrpcTransport {
   private readonly server: grpc.Server;
   /** Whether this transport created (binds, shuts down) its server. */
   private readonly ownsServer: boolean;
-  private readonly handlers: RaftHandlers;
+  private readonly handlers: grpc.UntypedServiceImplementation;
   /** Inbound streams in progress: ended on close() when the server is shared and stays up. */
   private readonly inbound = new Set<() => void>();
   private readonly channelOptions: grpc.ChannelOptions;
@@ -106,8 +127,14 @@ export class GrpcTransport {
     });
     this.channelOptions = { ...CHANNEL_OPTIONS, ...options.channelOptions };
     this.handlers = {
-      Stream: (call, callback) => this.handleStream(call, callback),
-      SendSnapshot: (call, callback) => this.handleSnapshot(call, callback),
+      Stream: (
+        call: grpc.ServerReadableStream<DecodedBatch, StreamAck>,
+        callback: grpc.sendUnaryData<StreamAck>,
+      ) => this.handleStream(call, callback),
+      SendSnapshot: (
+        call: grpc.ServerReadableStream<SnapshotChunk__Output, SnapshotAck>,
+        callback: grpc.sendUnaryData<SnapshotAck>,
+      ) => this.handleSnapshot(call, callback),
     };
     if (options.server) {
       if (!options.advertiseAddress) {
@@ -121,7 +148,7 @@ export class GrpcTransport {
       }
       this.server = new grpc.Server(SERVER_OPTIONS);
       this.ownsServer = true;
-      this.server.addService(protos().orch.raft.Raft.service, this.handlers);
+      this.server.addService(raftServiceDefinition(), this.handlers);
     }
   }
 
@@ -131,7 +158,7 @@ export class GrpcTransport {
    */
   async start(): Promise<string> {
     if (!this.ownsServer) {
-      this.server.addService(protos().orch.raft.Raft.service, this.handlers);
+      this.server.addService(raftServiceDefinition(), this.handlers);
       this.boundAddress = this.options.advertiseAddress!;
       this.logger.info({ address: this.boundAddress }, 'raft service added to the shared server');
       return this.boundAddress;
@@ -163,13 +190,14 @@ export class GrpcTransport {
     if (existing?.address === address) return;
     existing?.close();
     const credentials = this.options.channelCredentials ?? grpc.credentials.createInsecure();
-    const RaftService = protos().orch.raft.Raft;
+    const RaftService = grpc.makeGenericClientConstructor(raftServiceDefinition(), 'Raft');
     this.peers.set(
       id,
       new Peer({
         id,
         address,
-        createClient: (addr) => new RaftService(addr, credentials, this.channelOptions) as RaftClient,
+        createClient: (addr) =>
+          new RaftService(addr, credentials, this.channelOptions) as unknown as RaftClient,
         streamMetadata: () => this.streamMetadata(),
         logger: this.logger,
         maxQueuedMessages: this.options.maxQueuedMessagesPerPeer ?? 4096,
@@ -230,7 +258,7 @@ export class GrpcTransport {
     for (const peer of this.peers.values()) peer.close();
     this.peers.clear();
     if (!this.ownsServer) {
-      this.server.removeService(protos().orch.raft.Raft.service);
+      this.server.removeService(raftServiceDefinition());
       for (const end of [...this.inbound]) end();
       this.inbound.clear();
       return;
@@ -243,7 +271,7 @@ export class GrpcTransport {
   }
 
   private handleStream(
-    call: grpc.ServerReadableStream<MessageBatch__Output, StreamAck>,
+    call: grpc.ServerReadableStream<DecodedBatch, StreamAck>,
     callback: grpc.sendUnaryData<StreamAck>,
   ): void {
     if (this.closed) {
@@ -262,19 +290,12 @@ export class GrpcTransport {
     };
     const endClosed = (): void => end({ code: grpc.status.UNAVAILABLE, details: 'raft transport closed' });
     this.inbound.add(endClosed);
-    call.on('data', (batch: MessageBatch__Output) => {
+    call.on('data', (batch: DecodedBatch) => {
       if (this.closed) return;
-      for (const wire of batch.messages) {
-        let m: Message;
-        try {
-          m = messageFromWire(wire);
-        } catch (err) {
-          this.logger.warn(
-            { err: (err as Error).message, from: wire.from },
-            'undecodable raft message dropped',
-          );
-          continue;
-        }
+      for (const { from, type } of batch.undecodable) {
+        this.logger.warn({ from, type }, 'raft message of an unknown type dropped');
+      }
+      for (const m of batch.messages) {
         if (m.to !== this.options.id) {
           this.logger.warn({ from: m.from, to: m.to }, 'raft message for another member dropped');
           continue;

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { RaftClient } from '../../src/api/gen/types/orch/raft/Raft';
 import type { Message, NodeId } from '../types';
 import { Backoff, type BackoffOptions } from './backoff';
-import { approximateSize, messageToWire } from './codec';
+import { approximateSize } from './codec';
 import { sendSnapshot } from './snapshot-sender';
 
 export interface PeerOptions {
@@ -155,16 +155,22 @@ export class Peer {
     const call = this.call;
     if (call === undefined || this.state === 'closed' || this.state === 'backoff') return;
     while (this.queue.length > 0 && !this.waitingForDrain) {
-      const batch = [];
-      let bytes = 0;
-      while (this.queue.length > 0 && (batch.length === 0 || bytes < this.options.maxBatchBytes)) {
-        const m = this.queue.shift()!;
-        bytes += approximateSize(m);
-        batch.push(messageToWire(m));
+      // The stream's serializer (batch-codec) encodes core messages directly.
+      let batch: Message[];
+      if (approximateBatchBytes(this.queue) <= this.options.maxBatchBytes) {
+        batch = this.queue.splice(0);
+      } else {
+        batch = [];
+        let bytes = 0;
+        while (this.queue.length > 0 && (batch.length === 0 || bytes < this.options.maxBatchBytes)) {
+          const m = this.queue.shift()!;
+          bytes += approximateSize(m);
+          batch.push(m);
+        }
       }
       this.stats.sentBatches++;
       this.stats.sentMessages += batch.length;
-      if (!call.write({ messages: batch })) this.waitingForDrain = true;
+      if (!call.write(batch)) this.waitingForDrain = true;
     }
   }
 
@@ -191,4 +197,10 @@ export class Peer {
         if (this.snapshotInFlight === controller) this.snapshotInFlight = undefined;
       });
   }
+}
+
+function approximateBatchBytes(messages: readonly Message[]): number {
+  let bytes = 0;
+  for (const m of messages) bytes += approximateSize(m);
+  return bytes;
 }

@@ -3,22 +3,7 @@ import { GrpcTransport } from '../../../raft/transport';
 import { Backoff } from '../../../raft/transport/backoff';
 import { messageFromWire, messageToWire } from '../../../raft/transport/codec';
 import { EntryType, type Message, MessageType } from '../../../raft/types';
-
-function message(overrides: Partial<Message>): Message {
-  return {
-    type: MessageType.Append,
-    from: 'a',
-    to: 'b',
-    term: 3,
-    logTerm: 2,
-    index: 10,
-    entries: [],
-    commit: 9,
-    reject: false,
-    rejectHint: 0,
-    ...overrides,
-  };
-}
+import { message } from './messages';
 
 function waitFor(predicate: () => boolean, what: string, timeoutMs = 10000): Promise<void> {
   return new Promise((resolve, reject) => {
