@@ -158,11 +158,16 @@ export function renderNftRuleset(
     '  }',
   ];
   if (isIPv4(meshAddress)) {
-    // A connection sent on to a backend on another host must come back through this node.
+    // A connection sent on to a backend on another host must come back through this node. One
+    // to a backend on this host leaves from the mesh address too: the backend then sees the
+    // routed connections on their own 4-tuples, never on one that a direct connection from the
+    // same client port left in TIME_WAIT (the client's TCP timestamps differ per destination,
+    // so the backend would refuse the SYN as old, PAWS, and the client would retry after 1 s).
     lines.push(
       '  chain mesh_postrouting {',
       '    type nat hook postrouting priority 100; policy accept;',
       `    ct status dnat ct original ip daddr ${meshAddress} oifname != "lo" masquerade`,
+      `    ct status dnat ct original ip daddr ${meshAddress} oifname "lo" snat ip to ${meshAddress}`,
       '  }',
     );
     // Drained backends: connections this table routed to them are reset (TCP) or dropped (UDP),
