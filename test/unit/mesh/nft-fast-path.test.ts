@@ -35,7 +35,9 @@ describe('nftables fast path rendering', () => {
     expect(script).toContain('type nat hook output priority -100;');
     expect(script).toContain('type nat hook prerouting priority -100;');
     expect(script).toContain('ct status dnat ct original ip daddr 127.0.0.2 oifname != "lo" masquerade');
-    expect(script).toContain('ct status dnat ct original ip daddr 127.0.0.2 oifname "lo" snat ip to 127.0.0.2');
+    expect(script).toContain(
+      'ct status dnat ct original ip daddr 127.0.0.2 oifname "lo" snat ip to 127.0.0.2',
+    );
   });
 
   it('sends a client whose connect a backend refused back through userspace when its SYN comes again', () => {
