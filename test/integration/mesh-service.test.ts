@@ -115,6 +115,10 @@ function udpEcho(host: string, port: number, payload: string, timeoutMs = 1000):
 class RequestStream {
   ok = 0;
   failed = 0;
+  /** Failures by kind (`ECONNRESET`, `socket hang up`, `timeout`…), for the printed report. */
+  readonly failures = new Map<string, number>();
+  /** Requests slower than 900 ms (a refused connect retried after the client's SYN retransmit). */
+  slow = 0;
   private stopped = false;
   private readonly loop: Promise<void>;
 
@@ -122,20 +126,27 @@ class RequestStream {
     this.loop = (async () => {
       for (let i = 0; !this.stopped; i++) {
         const target = targets[i % targets.length]!;
+        const started = Date.now();
         try {
           await get(target.host, target.port);
           this.ok++;
-        } catch {
+          if (Date.now() - started > 900) this.slow++;
+        } catch (err) {
           this.failed++;
+          const kind = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+          this.failures.set(kind, (this.failures.get(kind) ?? 0) + 1);
         }
       }
     })();
   }
 
-  async stop(): Promise<{ ok: number; failed: number }> {
+  /** Stops the stream; its counts as one line for the test output. */
+  async stop(): Promise<{ ok: number; failed: number; report: string }> {
     this.stopped = true;
     await this.loop;
-    return { ok: this.ok, failed: this.failed };
+    const kinds = [...this.failures].map(([kind, n]) => `${kind} ${n}`).join(', ');
+    const report = `${this.failed} failed${kinds ? ` (${kinds})` : ''} of ${this.ok + this.failed} requests, ${this.slow} answered after more than 900 ms`;
+    return { ok: this.ok, failed: this.failed, report };
   }
 }
 
@@ -451,7 +462,7 @@ function meshSuite(fastPath: 'auto' | 'off'): void {
     await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS));
     const during = await stream.stop();
     process.stdout.write(
-      `mesh-service (fast path ${fastPath}): task container killed: ${during.failed} failed of ${during.ok + during.failed} requests during the change\n`,
+      `mesh-service (fast path ${fastPath}): task container killed: ${during.report} during the change\n`,
     );
     await everyNodeReaches(webPort, 3);
     for (const n of [1, 2, 3]) expect(await requests(host(n), webPort, 30)).toHaveLength(30);
@@ -472,7 +483,7 @@ function meshSuite(fastPath: 'auto' | 'off'): void {
     await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS));
     const during = await stream.stop();
     process.stdout.write(
-      `mesh-service (fast path ${fastPath}): worker lost: ${during.failed} failed of ${during.ok + during.failed} requests during the change\n`,
+      `mesh-service (fast path ${fastPath}): worker lost: ${during.report} during the change\n`,
     );
     await everyNodeReaches(webPort, 3, [1, 2]);
     for (const n of [1, 2]) expect(await requests(host(n), webPort, 30)).toHaveLength(30);
