@@ -28,6 +28,8 @@ export interface NodeMeshOptions {
    * when root and nft allow, else the userspace proxy alone; `on`: refuse to start without it.
    */
   fastPath: MeshFastPathMode;
+  /** The `nft` binary the fast path runs (default: `nft` on the PATH). */
+  nftPath?: string;
   /** Processes serving the TCP ports (`--mesh-workers`); 0: this process. */
   workers: number;
   /** The daemon's log file, where the mesh workers log too (default: stderr). */
@@ -66,6 +68,7 @@ async function startFastPath(
     const fastPath = await NftablesFastPath.create({
       meshAddress: options.meshAddress,
       logger: options.logger,
+      nftPath: options.nftPath,
     });
     return { fastPath, fastPathState: 'on' };
   } catch (err) {

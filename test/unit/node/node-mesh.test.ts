@@ -105,6 +105,35 @@ describe('node mesh (the daemon routing mesh, driven by an endpoint table)', () 
     );
   });
 
+  it('falls back to the userspace proxy when the kernel fast path cannot work (auto), refuses to start when it was required (on)', async () => {
+    const options = {
+      nodeId: 'n1',
+      meshAddress: HOST,
+      lb: 'round-robin' as const,
+      workers: 0,
+      nftPath: '/nonexistent/nft',
+      logger: silentLogger(),
+    };
+    // Not root, or (as root) no such nft: either way a reason, and the proxy serves.
+    const reason = "(not running as root|'/nonexistent/nft' not found)";
+    const mesh = await NodeMesh.start({ ...options, fastPath: 'auto' });
+    closers.push(() => mesh.close());
+    expect(mesh.fastPathState).toMatch(new RegExp(`^unavailable: ${reason}`));
+    const a = await backend('a');
+    const port = await freePort(HOST);
+    const table = new EndpointTable();
+    table.apply([web(port, [a])], []);
+    mesh.useTable(table);
+    await until(async () => (await answers(port)) === 'a', 'the userspace proxy to answer');
+
+    await expect(NodeMesh.start({ ...options, fastPath: 'on' })).rejects.toThrow(
+      new RegExp(`^--mesh-fast-path on: the kernel fast path cannot work here: ${reason}`),
+    );
+    const off = await NodeMesh.start({ ...options, fastPath: 'off' });
+    closers.push(() => off.close());
+    expect(off.fastPathState).toBe('off');
+  });
+
   it('moves a published port from one service to another within one change', async () => {
     const mesh = await NodeMesh.start({
       nodeId: 'n1',
