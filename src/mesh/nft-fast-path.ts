@@ -296,6 +296,36 @@ export interface NftablesFastPathOptions {
   nftPath?: string;
 }
 
+/** `--mesh-fast-path`: when root and nft allow (`auto`), required (`on`), or never (`off`). */
+export type FastPathMode = 'auto' | 'on' | 'off';
+
+/**
+ * The fast path `mode` asks for, and what became of it (`on`, `off` or `unavailable: <why>`, as
+ * `orch info` shows it). `auto` falls back to the userspace proxy alone (logged, with the reason);
+ * `on` throws MeshFastPathError when the kernel path cannot work here.
+ */
+export async function startFastPath(
+  mode: FastPathMode,
+  options: NftablesFastPathOptions,
+): Promise<{ fastPath: NftablesFastPath | undefined; state: string }> {
+  if (mode === 'off') return { fastPath: undefined, state: 'off' };
+  try {
+    return { fastPath: await NftablesFastPath.create(options), state: 'on' };
+  } catch (err) {
+    if (!(err instanceof MeshFastPathError)) throw err;
+    if (mode === 'on') {
+      throw new MeshFastPathError(
+        `--mesh-fast-path on: the kernel fast path cannot work here: ${err.message}`,
+      );
+    }
+    options.logger.info(
+      { reason: err.message },
+      'kernel fast path unavailable; the userspace proxy serves every published port',
+    );
+    return { fastPath: undefined, state: `unavailable: ${err.message}` };
+  }
+}
+
 export class NftablesFastPath implements MeshFastPath {
   readonly table: string;
   private readonly nftPath: string;

@@ -10,11 +10,10 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { EndpointChange, EndpointSubscription, EndpointTable } from '../mesh/endpoint-table';
 import { meshBackendsOf, meshServiceSpecOf, type ServiceEndpoints } from '../mesh/mesh-endpoints';
-import { MeshFastPathError } from '../mesh/mesh-errors';
 import { createMeshMetrics } from '../mesh/mesh-metrics';
 import type { LoadBalancing } from '../mesh/mesh-types';
 import { MeshWorkers } from '../mesh/mesh-workers';
-import { NftablesFastPath } from '../mesh/nft-fast-path';
+import { startFastPath } from '../mesh/nft-fast-path';
 import { type MeshServiceStatus, RoutingMesh } from '../mesh/routing-mesh';
 import type { MeshFastPathMode } from './node-state';
 
@@ -59,33 +58,6 @@ async function checkBindable(address: string): Promise<void> {
   });
 }
 
-/** The node's kernel fast path as its mode asks, and what became of it. */
-async function startFastPath(
-  options: NodeMeshOptions,
-): Promise<{ fastPath: NftablesFastPath | undefined; fastPathState: string }> {
-  if (options.fastPath === 'off') return { fastPath: undefined, fastPathState: 'off' };
-  try {
-    const fastPath = await NftablesFastPath.create({
-      meshAddress: options.meshAddress,
-      logger: options.logger,
-      nftPath: options.nftPath,
-    });
-    return { fastPath, fastPathState: 'on' };
-  } catch (err) {
-    if (!(err instanceof MeshFastPathError)) throw err;
-    if (options.fastPath === 'on') {
-      throw new MeshFastPathError(
-        `--mesh-fast-path on: the kernel fast path cannot work here: ${err.message}`,
-      );
-    }
-    options.logger.info(
-      { reason: err.message },
-      'kernel fast path unavailable; the userspace proxy serves every published port',
-    );
-    return { fastPath: undefined, fastPathState: `unavailable: ${err.message}` };
-  }
-}
-
 const BIND_RETRY_MIN_MS = 1_000;
 const BIND_RETRY_MAX_MS = 30_000;
 
@@ -117,7 +89,11 @@ export class NodeMesh {
 
   static async start(options: NodeMeshOptions): Promise<NodeMesh> {
     await checkBindable(options.meshAddress);
-    const { fastPath, fastPathState } = await startFastPath(options);
+    const { fastPath, state: fastPathState } = await startFastPath(options.fastPath, {
+      meshAddress: options.meshAddress,
+      logger: options.logger,
+      nftPath: options.nftPath,
+    });
     // Forked when the first TCP port is published: a node that publishes nothing runs none.
     const workers =
       options.workers > 0

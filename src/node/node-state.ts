@@ -3,11 +3,12 @@
 // rename, mode 0600) so a crash never leaves half a file; `orch daemon` restarts from it.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { FastPathMode } from '../mesh/nft-fast-path';
 
 export type NodeRoleName = 'manager' | 'worker';
 export type ExecutorKind = 'docker' | 'hollow';
 export type MeshLoadBalancing = 'round-robin' | 'least-connections';
-export type MeshFastPathMode = 'auto' | 'on' | 'off';
+export type MeshFastPathMode = FastPathMode;
 
 /**
  * How the daemon runs, from the flags of `orch init`/`join`/`daemon` (the last given wins and is

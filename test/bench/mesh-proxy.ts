@@ -5,18 +5,9 @@
 // 0: in this process). Prints `ready kernel` or `ready userspace` once it serves.
 // Usage: mesh-proxy <auto|on|off> <meshAddress> <publishedPort> <workers|auto> <host:port>...
 import { createLogger } from '../../src/common/logger';
-import { MeshFastPathError, NftablesFastPath, RoutingMesh } from '../../src/mesh';
+import { RoutingMesh } from '../../src/mesh';
 import { autoMeshWorkers, MeshWorkers } from '../../src/mesh/mesh-workers';
-
-async function startFastPath(mode: string, meshAddress: string, logger: ReturnType<typeof createLogger>) {
-  if (mode === 'off') return undefined;
-  try {
-    return await NftablesFastPath.create({ meshAddress, logger });
-  } catch (err) {
-    if (mode === 'auto' && err instanceof MeshFastPathError) return undefined;
-    throw err;
-  }
-}
+import { startFastPath } from '../../src/mesh/nft-fast-path';
 
 async function main(): Promise<void> {
   const [mode, meshAddress, port, workerArg, ...targets] = process.argv.slice(2);
@@ -29,7 +20,8 @@ async function main(): Promise<void> {
   const count = workerArg === 'auto' ? autoMeshWorkers() : Number(workerArg);
   const workers =
     count > 0 ? new MeshWorkers({ count, config: { meshAddress, logLevel: 'warn' }, logger }) : undefined;
-  const fastPath = await startFastPath(mode, meshAddress, logger);
+  if (mode !== 'auto' && mode !== 'on' && mode !== 'off') throw new Error(`unknown fast path mode ${mode}`);
+  const { fastPath } = await startFastPath(mode, { meshAddress, logger });
   const mesh = new RoutingMesh({
     meshAddress,
     logger,

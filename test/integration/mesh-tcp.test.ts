@@ -13,6 +13,7 @@ import {
 import {
   closed,
   connect,
+  connectionTo,
   countBy,
   freePort,
   type HttpBackend,
@@ -245,13 +246,7 @@ describe('routing mesh (TCP)', () => {
     await mesh.setBackends('svc', asBackends(backends));
 
     // A keep-alive connection that landed on b2, the backend about to be removed.
-    let held: net.Socket | undefined;
-    for (let i = 0; i < 3 && !held; i++) {
-      const s = await connect(MESH, published);
-      cleanups.push(() => void s.destroy());
-      if ((await keepAliveRequest(s)) === 'b2') held = s;
-      else s.destroy();
-    }
+    const held = await connectionTo(MESH, published, 'b2', 3, cleanups);
     expect(held).toBeDefined();
 
     let failures = 0;

@@ -2,7 +2,6 @@
 // behaviour as in one process (spread, retry on refusal, draining, bind errors, removal), every
 // worker accepting on the shared socket, metrics summed over the workers, a dead worker replaced,
 // and no process left after close(). Real sockets and real child processes on loopback.
-import type * as net from 'node:net';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../src/common/logger';
@@ -12,6 +11,7 @@ import { processAlive } from '../../src/node/node-pid-file';
 import {
   closed,
   connect,
+  connectionTo,
   freePort,
   type HttpBackend,
   httpGet,
@@ -138,13 +138,7 @@ describe('routing mesh with worker processes (TCP)', () => {
     const backends = await httpBackends(3);
     await mesh.setService(serviceId, web({ drainMs: 1500 }));
     await mesh.setBackends(serviceId, asBackends(backends));
-    let held: net.Socket | undefined;
-    for (let i = 0; i < 12 && !held; i++) {
-      const s = await connect(MESH, published);
-      cleanups.push(() => void s.destroy());
-      if ((await keepAliveRequest(s)) === 'b2') held = s;
-      else s.destroy();
-    }
+    const held = await connectionTo(MESH, published, 'b2', 12, cleanups);
     expect(held).toBeDefined();
 
     await mesh.setBackends(serviceId, asBackends(backends.slice(0, 2)));

@@ -206,6 +206,26 @@ export function rawConnect(host: string, port: number): net.Socket {
 }
 
 /**
+ * A keep-alive connection through the mesh whose first answer came from `backend`, trying up to
+ * `attempts` new connections (undefined if none did); every socket opened is destroyed by `cleanups`.
+ */
+export async function connectionTo(
+  host: string,
+  port: number,
+  backend: string,
+  attempts: number,
+  cleanups: (() => Promise<void> | void)[],
+): Promise<net.Socket | undefined> {
+  for (let i = 0; i < attempts; i++) {
+    const s = await connect(host, port);
+    cleanups.push(() => void s.destroy());
+    if ((await keepAliveRequest(s)) === backend) return s;
+    s.destroy();
+  }
+  return undefined;
+}
+
+/**
  * Sends one HTTP/1.1 keep-alive request on `socket` and resolves with the body of the reply
  * (the test backends answer with a short id and a content-length).
  */

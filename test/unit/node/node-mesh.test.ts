@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../../src/common/logger';
 import { EndpointTable, type ServiceEndpoints } from '../../../src/mesh';
-import { NodeMesh } from '../../../src/node/node-mesh';
+import { NodeMesh, type NodeMeshOptions } from '../../../src/node/node-mesh';
 import { NodeMetricsServer } from '../../../src/node/node-metrics-server';
 import {
   freePort,
@@ -38,6 +38,19 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
   }
 }
 
+/** A node mesh on HOST: round-robin, userspace only, in this process, unless `options` say otherwise. */
+function startMesh(options: Partial<NodeMeshOptions> = {}): Promise<NodeMesh> {
+  return NodeMesh.start({
+    nodeId: 'n1',
+    meshAddress: HOST,
+    lb: 'round-robin',
+    fastPath: 'off',
+    workers: 0,
+    logger: silentLogger(),
+    ...options,
+  });
+}
+
 async function answers(port: number): Promise<string | undefined> {
   return httpGet(HOST, port).catch(() => undefined);
 }
@@ -56,15 +69,7 @@ describe('node mesh (the daemon routing mesh, driven by an endpoint table)', () 
 
   it('serves what the table says, follows its changes, and switches to another table whole', async () => {
     const registry = new Registry();
-    const mesh = await NodeMesh.start({
-      nodeId: 'n1',
-      meshAddress: HOST,
-      lb: 'round-robin',
-      fastPath: 'off',
-      workers: 0,
-      registry,
-      logger: silentLogger(),
-    });
+    const mesh = await startMesh({ registry });
     closers.push(() => mesh.close());
     const [a, b] = [await backend('a'), await backend('b')];
     const port = await freePort(HOST);
@@ -91,32 +96,16 @@ describe('node mesh (the daemon routing mesh, driven by an endpoint table)', () 
   });
 
   it('refuses a mesh address this host cannot listen on, naming the flag', async () => {
-    await expect(
-      NodeMesh.start({
-        nodeId: 'n1',
-        meshAddress: '192.0.2.1',
-        lb: 'round-robin',
-        fastPath: 'off',
-        workers: 0,
-        logger: silentLogger(),
-      }),
-    ).rejects.toThrow(
+    await expect(startMesh({ meshAddress: '192.0.2.1' })).rejects.toThrow(
       'the mesh address 192.0.2.1 cannot be listened on (EADDRNOTAVAIL): give --mesh-addr an address of this host',
     );
   });
 
   it('falls back to the userspace proxy when the kernel fast path cannot work (auto), refuses to start when it was required (on)', async () => {
-    const options = {
-      nodeId: 'n1',
-      meshAddress: HOST,
-      lb: 'round-robin' as const,
-      workers: 0,
-      nftPath: '/nonexistent/nft',
-      logger: silentLogger(),
-    };
+    const nftPath = '/nonexistent/nft';
     // Not root, or (as root) no such nft: either way a reason, and the proxy serves.
     const reason = "(not running as root|'/nonexistent/nft' not found)";
-    const mesh = await NodeMesh.start({ ...options, fastPath: 'auto' });
+    const mesh = await startMesh({ nftPath, fastPath: 'auto' });
     closers.push(() => mesh.close());
     expect(mesh.fastPathState).toMatch(new RegExp(`^unavailable: ${reason}`));
     const a = await backend('a');
@@ -126,23 +115,16 @@ describe('node mesh (the daemon routing mesh, driven by an endpoint table)', () 
     mesh.useTable(table);
     await until(async () => (await answers(port)) === 'a', 'the userspace proxy to answer');
 
-    await expect(NodeMesh.start({ ...options, fastPath: 'on' })).rejects.toThrow(
+    await expect(startMesh({ nftPath, fastPath: 'on' })).rejects.toThrow(
       new RegExp(`^--mesh-fast-path on: the kernel fast path cannot work here: ${reason}`),
     );
-    const off = await NodeMesh.start({ ...options, fastPath: 'off' });
+    const off = await startMesh({ nftPath });
     closers.push(() => off.close());
     expect(off.fastPathState).toBe('off');
   });
 
   it('moves a published port from one service to another within one change', async () => {
-    const mesh = await NodeMesh.start({
-      nodeId: 'n1',
-      meshAddress: HOST,
-      lb: 'least-connections',
-      fastPath: 'off',
-      workers: 0,
-      logger: silentLogger(),
-    });
+    const mesh = await startMesh({ lb: 'least-connections' });
     closers.push(() => mesh.close());
     const [a, b] = [await backend('a'), await backend('b')];
     const port = await freePort(HOST);
@@ -164,14 +146,7 @@ describe('node mesh (the daemon routing mesh, driven by an endpoint table)', () 
 
 describe('node mesh bind retries', () => {
   it('binds a published port held by another process once it is freed, with no table change', async () => {
-    const mesh = await NodeMesh.start({
-      nodeId: 'n1',
-      meshAddress: HOST,
-      lb: 'round-robin',
-      fastPath: 'off',
-      workers: 0,
-      logger: silentLogger(),
-    });
+    const mesh = await startMesh();
     const b = await startHttpBackend(HOST, 'a');
     const holder = await startTcpBackend(HOST, (socket) => socket.destroy());
     const port = holder.port;
